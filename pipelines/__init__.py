@@ -1,0 +1,1 @@
+"""fallwatch's pipelines: sources, the scene generator, evidence, store, CLI."""

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 # sub-command -> module with ``add_arguments(parser)`` and ``run(args) -> int``
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("pipelines.synth.command", "render labelled scenes (H.264 + truth + camera file)"),
-    "analyze": ("pipelines.analyze", "detect falling objects in a video file"),
-    "eval": ("pipelines.evaluate", "score the detector on a folder of labelled scenes"),
 }
 
 

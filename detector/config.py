@@ -2,14 +2,293 @@
 
 A camera file's ``detector:`` block is validated against this model, so a typo in a
 key is an error that names it.
+
+Units: times in seconds (so the same settings suit 15 and 30 fps); "work px" are pixels
+of the working image (the input shrunk by ``downscale``); lengths that depend on the
+scene geometry rather than on the object are in image heights (``H``) so that one set of
+values suits 720p and 4K alike; physical quantities (used when the camera has a facade
+calibration) are in metres and seconds.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class DetectorConfig(BaseModel):
     """Tunables of the detection pipeline. Defaults suit 720p-4K at 15-30 fps."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # ---- working resolution -------------------------------------------------------------
+    downscale: int = Field(
+        default=2,
+        ge=1,
+        le=4,
+        description="Shrink factor (INTER_AREA) from the input to the working image.",
+    )
+
+    # ---- background and foreground ------------------------------------------------------
+    background_tau_s: float = Field(
+        default=0.8,
+        ge=0.05,
+        le=60.0,
+        description="Time constant of the running-average background.",
+    )
+    noise_tau_s: float = Field(
+        default=3.0,
+        ge=0.1,
+        le=120.0,
+        description="Time constant of the per-pixel running mean of |frame - background|.",
+    )
+    noise_update_every: int = Field(
+        default=2, ge=1, le=16, description="Update the per-pixel noise map every this many frames."
+    )
+    highpass_block: int = Field(
+        default=24,
+        ge=0,
+        le=256,
+        description="Block size (work px) of the smooth illumination change removed from the "
+        "difference image; 0 disables the high-pass.",
+    )
+    threshold_k: float = Field(
+        default=4.5,
+        ge=1.0,
+        le=30.0,
+        description="A pixel is foreground when |diff| > threshold_k * its mean noise "
+        "+ threshold_min.",
+    )
+    threshold_min: float = Field(
+        default=2.0, ge=0.0, le=100.0, description="Floor of the foreground threshold, grey levels."
+    )
+    noise_init: float = Field(
+        default=2.0,
+        ge=0.1,
+        le=50.0,
+        description="Initial per-pixel mean |diff| before it is learned.",
+    )
+    shake_radius: int = Field(
+        default=0,
+        ge=0,
+        le=3,
+        description="The frame is compared with the min/max of the background over this radius "
+        "(work px), so camera shake of that size makes no foreground.",
+    )
+    warmup_s: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=30.0,
+        description="No blobs during the first seconds while background and noise settle.",
+    )
+
+    # ---- blobs and the global-change guard ----------------------------------------------
+    min_blob_area: int = Field(default=1, ge=1, le=1000, description="Smallest blob kept, work px.")
+    max_blob_area: int = Field(
+        default=2500,
+        ge=4,
+        le=1_000_000,
+        description="Largest blob kept, work px (bigger = not a small object).",
+    )
+    merge_radius: int = Field(
+        default=1,
+        ge=0,
+        le=5,
+        description="Foreground pieces closer than this (work px) form one blob.",
+    )
+    max_blobs: int = Field(
+        default=250,
+        ge=8,
+        le=10_000,
+        description="More foreground regions than this in one frame trips the global-change guard.",
+    )
+    guard_fraction: float = Field(
+        default=0.03,
+        ge=0.0005,
+        le=0.9,
+        description="A foreground fraction of the working image above this trips the guard.",
+    )
+    guard_blind_s: float = Field(
+        default=0.15,
+        ge=0.0,
+        le=5.0,
+        description="After the guard trips (background re-seeded), blobs are ignored this long.",
+    )
+    max_blind_s: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=10.0,
+        description="Tracks coast through guard-blind frames up to this long without "
+        "counting misses.",
+    )
+
+    # ---- tracking ------------------------------------------------------------------------
+    max_speed_hps: float = Field(
+        default=3.0,
+        ge=0.1,
+        le=50.0,
+        description="Fastest image speed of a tracked object, image heights/s.",
+    )
+    measurement_sigma: float = Field(
+        default=0.6, ge=0.05, le=20.0, description="Std. dev. of a blob centroid, work px."
+    )
+    jerk_sigma_hps3: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=100.0,
+        description="Process noise: std. dev. of the change of acceleration, image heights/s^3.",
+    )
+    gravity_prior_hps2: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=5.0,
+        description="Prior mean of a new track's downward acceleration without calibration, H/s^2.",
+    )
+    accel_sigma_hps2: float = Field(
+        default=0.15,
+        ge=0.0,
+        le=5.0,
+        description="Prior std. dev. of a new track's acceleration (each axis), H/s^2.",
+    )
+    gate_chi2: float = Field(
+        default=16.0,
+        ge=1.0,
+        le=200.0,
+        description="Mahalanobis gate (chi-square, 2 dof) for blob-to-track.",
+    )
+    gate_min_px: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=100.0,
+        description="The gate is never smaller than this radius, work px.",
+    )
+    confirm_hits: int = Field(
+        default=4, ge=2, le=50, description="Detections before a track counts as established."
+    )
+    max_missed_s: float = Field(
+        default=0.35,
+        ge=0.0,
+        le=5.0,
+        description="An established track ends after this long unseen.",
+    )
+    max_track_s: float = Field(
+        default=12.0, ge=1.0, le=600.0, description="Tracks older than this are judged and ended."
+    )
+    max_tracks: int = Field(default=400, ge=10, le=100_000, description="Cap on live tracks.")
+    edge_margin_px: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=100.0,
+        description="A track whose prediction leaves the picture by this much ends at "
+        "once, work px.",
+    )
+
+    # ---- trajectory physics ----------------------------------------------------------------
+    min_points: int = Field(
+        default=6, ge=3, le=200, description="Fewest detections in a judged track."
+    )
+    min_duration_s: float = Field(
+        default=0.2, ge=0.0, le=10.0, description="Shortest judged track."
+    )
+    max_residual: float = Field(
+        default=1.0,
+        ge=0.05,
+        le=50.0,
+        description="Largest robust RMS residual of the fit, work px.",
+    )
+    residual_size_frac: float = Field(
+        default=0.15,
+        ge=0.0,
+        le=5.0,
+        description="The residual tolerance grows by this fraction of the blob's mean size.",
+    )
+    max_outlier_frac: float = Field(
+        default=0.25,
+        ge=0.0,
+        le=0.9,
+        description="Largest share of track points the robust fit may reject.",
+    )
+    min_fall_hps: float = Field(
+        default=0.02,
+        ge=0.0,
+        le=1.0,
+        description="Least downward travel of a falling object, image heights.",
+    )
+    max_horizontal_ratio: float = Field(
+        default=1.2, ge=0.0, le=100.0, description="Largest |horizontal| / |downward| travel."
+    )
+    min_accel_sigma: float = Field(
+        default=3.0,
+        ge=0.0,
+        le=100.0,
+        description="Downward acceleration must exceed this many standard errors of its estimate.",
+    )
+    min_accel_hps2: float = Field(
+        default=0.02,
+        ge=0.0,
+        le=10.0,
+        description="Without calibration: least downward acceleration, H/s^2.",
+    )
+    max_accel_hps2: float = Field(
+        default=1.5,
+        ge=0.01,
+        le=50.0,
+        description="Without calibration: largest downward acceleration, H/s^2.",
+    )
+    min_accel_ms2: float = Field(
+        default=2.5,
+        ge=0.0,
+        le=50.0,
+        description="With calibration: least downward acceleration, m/s^2.",
+    )
+    max_accel_ms2: float = Field(
+        default=16.0,
+        ge=1.0,
+        le=100.0,
+        description="With calibration: largest downward acceleration, m/s^2.",
+    )
+    min_fall_m: float = Field(
+        default=1.0, ge=0.0, le=100.0, description="With calibration: least drop along the wall, m."
+    )
+    min_end_speed_ms: float = Field(
+        default=2.5,
+        ge=0.0,
+        le=50.0,
+        description="With calibration: a falling object is at least this fast at its last point "
+        "(leaves and flutterers are slower), m/s.",
+    )
+    max_rise_frac: float = Field(
+        default=0.15,
+        ge=0.0,
+        le=1.0,
+        description="Largest climb after the top of the track, as a share of the total fall "
+        "(things that go down and come back up are not falling).",
+    )
+    release_lookback_s: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=5.0,
+        description="The release point is traced back at most this long before the first "
+        "detection.",
+    )
+    early_fit_s: float = Field(
+        default=0.8,
+        ge=0.1,
+        le=10.0,
+        description="Seconds from the track start used to fit the release (less drag there).",
+    )
+    min_score: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Least score of an emitted event."
+    )
+    classifier_weight: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Weight of the classifier's score against the physics score when one is given.",
+    )
+    dedup_radius: float = Field(
+        default=4.0,
+        ge=0.0,
+        le=100.0,
+        description="Events whose trajectories lie within this distance (work px) of an already "
+        "emitted event at the same times are duplicates.",
+    )

@@ -1,0 +1,204 @@
+"""The Detector facade: luma frames in, falling-object events out.
+
+Per frame: shrink the luma to the working resolution (INTER_AREA), foreground from the
+background model, blobs (dropping those in ``exclude`` polygons), one tracker step.
+Tracks that end (lost for ``max_missed_s``, left the picture, or too old) are judged by
+the fall physics at once, so an alert follows the object's landing within a fraction of
+a second. A global change (too much foreground, or too many regions) re-seeds the
+background and the tracker coasts through a short blind spell.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from detector.background import BackgroundModel, shrink, work_size
+from detector.blobs import Blobs, extract_blobs
+from detector.calibration import FacadeCalibration
+from detector.classifier import TrackClassifier
+from detector.config import DetectorConfig
+from detector.events import Event, Origin
+from detector.tracking import Track, Tracker
+from detector.trajectory import Geometry, Verdict, judge
+
+log = logging.getLogger(__name__)
+
+STAGES = ("shrink", "background", "blobs", "tracking", "judge")
+
+
+class Detector:
+    """Detects objects falling down a facade in a stream of luma frames.
+
+    Args:
+        width, height: input frame size (pixels).
+        fps: nominal frame rate (time constants are converted with it; frame times come
+            from ``process``'s ``t_s``).
+        config: tunables; defaults when None.
+        calibration: facade homography in input pixels; enables wall-space physics and
+            floor numbers.
+        exclude: polygons in input pixels where nothing is detected.
+        classifier: optional second opinion on tracks that pass the physics.
+    """
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        fps: float,
+        config: DetectorConfig | None = None,
+        calibration: FacadeCalibration | None = None,
+        exclude: Sequence[Sequence[tuple[float, float]]] = (),
+        classifier: TrackClassifier | None = None,
+    ) -> None:
+        if width <= 0 or height <= 0:
+            raise ValueError(f"frame size must be positive, got {width}x{height}")
+        if not fps > 0:
+            raise ValueError(f"fps must be > 0, got {fps}")
+        self.cfg = cfg = config or DetectorConfig()
+        self.width, self.height, self.fps = int(width), int(height), float(fps)
+        self.size = work_size(self.width, self.height, cfg.downscale)
+        w, h = self.size
+        self.geom = Geometry(float(cfg.downscale), w, h, calibration)
+        g0 = cfg.gravity_prior_hps2 * h
+        self.background = BackgroundModel(self.size, fps, cfg)
+        self.tracker = Tracker(self.size, fps, cfg,
+                               gravity=lambda x, y: self.geom.gravity_px(x, y, g0))
+        self.classifier = classifier
+        self.include: np.ndarray | None = None
+        if exclude:
+            inc = np.full((h, w), 255, np.uint8)
+            for poly in exclude:
+                pts = (np.asarray(poly, dtype=np.float64) + 0.5) / cfg.downscale - 0.5
+                cv2.fillPoly(inc, [np.round(pts).astype(np.int32)], 0)
+            self.include = inc
+        self._recent: list[Event] = []
+        self.frames = 0
+        self.guard_trips = 0
+        self.rejected: list[tuple[int, str]] = []  # (track id, reason) of recent rejections
+        self.timings = dict.fromkeys(STAGES, 0.0)  # cumulative seconds per stage
+
+    # -- public --------------------------------------------------------------------------
+    def process(self, luma: np.ndarray, t_s: float) -> list[Event]:
+        """Feed one (H, W) uint8 luma frame taken at ``t_s`` seconds; return finished events."""
+        if luma.shape != (self.height, self.width):
+            raise ValueError(
+                f"expected a ({self.height}, {self.width}) luma plane, got {luma.shape}"
+            )
+        if luma.dtype != np.uint8:
+            raise ValueError(f"expected uint8 luma, got {luma.dtype}")
+        self.frames += 1
+        tm = self.timings
+        c0 = time.perf_counter()
+        small = shrink(luma, self.cfg.downscale, self.size)
+        c1 = time.perf_counter()
+        fg = self.background.apply(small)
+        c2 = time.perf_counter()
+        blind = fg.blind or fg.tripped
+        if fg.tripped:
+            self.guard_trips += 1
+        blobs = Blobs.empty()
+        if not blind:
+            found = extract_blobs(
+                fg.mask, fg.diff, fg.thresh, fg.signed,
+                max_blobs=self.cfg.max_blobs, min_area=self.cfg.min_blob_area,
+                max_area=self.cfg.max_blob_area, merge_radius=self.cfg.merge_radius,
+            )
+            if found is None:
+                self.background.trip(small, reason="too many foreground regions")
+                self.guard_trips += 1
+                blind = True
+            else:
+                blobs = found
+                if self.include is not None and len(blobs):
+                    xi = np.clip(np.round(blobs.x).astype(np.intp), 0, self.size[0] - 1)
+                    yi = np.clip(np.round(blobs.y).astype(np.intp), 0, self.size[1] - 1)
+                    blobs = blobs[self.include[yi, xi] > 0]
+        c3 = time.perf_counter()
+        ended = self.tracker.step(blobs, float(t_s), blind=blind)
+        c4 = time.perf_counter()
+        events = self._judge(ended)
+        c5 = time.perf_counter()
+        tm["shrink"] += c1 - c0
+        tm["background"] += c2 - c1
+        tm["blobs"] += c3 - c2
+        tm["tracking"] += c4 - c3
+        tm["judge"] += c5 - c4
+        return events
+
+    def finish(self) -> list[Event]:
+        """End of the video: judge every live track and return the resulting events."""
+        return self._judge(self.tracker.finish())
+
+    # -- internals ------------------------------------------------------------------------
+    def _judge(self, tracks: list[Track]) -> list[Event]:
+        out: list[Event] = []
+        for tr in tracks:
+            v = judge(tr, self.geom, self.cfg)
+            if not v.accepted:
+                self._reject(tr, v.reason)
+                continue
+            cls_score = self.classifier.score(tr) if self.classifier is not None else None
+            score = v.score
+            if cls_score is not None:
+                wgt = self.cfg.classifier_weight
+                score = (1.0 - wgt) * score + wgt * float(np.clip(cls_score, 0.0, 1.0))
+            if score < self.cfg.min_score:
+                self._reject(tr, f"score {score:.2f} < {self.cfg.min_score}")
+                continue
+            ev = self._event(tr, v, score, cls_score)
+            if self._duplicate(ev):
+                self._reject(tr, "duplicate of an emitted event")
+                continue
+            self._recent.append(ev)
+            out.append(ev)
+        if out:
+            newest = max(e.end_s for e in self._recent)
+            self._recent = [e for e in self._recent if e.end_s > newest - 10.0]
+        return out
+
+    def _reject(self, tr: Track, reason: str) -> None:
+        log.debug("track %d (%d points from %.2f s) rejected: %s", tr.id, len(tr), tr.t[0], reason)
+        self.rejected.append((tr.id, reason))
+        del self.rejected[:-200]
+
+    def _event(self, tr: Track, v: Verdict, score: float, cls_score: float | None) -> Event:
+        keep = v.inliers
+        traj = np.stack([tr.t[keep], self.geom.to_input(tr.x[keep]),
+                         self.geom.to_input(tr.y[keep])], axis=1)
+        start, end = float(traj[0, 0]), float(traj[-1, 0])
+        return Event(
+            id=f"{start:.2f}-{tr.id}",
+            start_s=start,
+            end_s=end,
+            score=float(np.clip(score, 0.0, 1.0)),
+            trajectory=traj,
+            origin=Origin(v.origin_t, v.origin_x, v.origin_y, v.floor),
+            accel=v.accel,
+            accel_units=v.accel_units,
+            fall_px=v.fall_px,
+            fall_m=v.fall_m,
+            n_points=int(keep.sum()),
+            physics_score=v.score,
+            classifier_score=cls_score,
+        )
+
+    def _duplicate(self, ev: Event) -> bool:
+        """True when most of ``ev`` retraces an event already emitted."""
+        radius = self.cfg.dedup_radius * self.geom.scale
+        half_frame = 0.5 / self.fps
+        a = ev.trajectory
+        for old in self._recent:
+            if old.end_s < ev.start_s or old.start_s > ev.end_s:
+                continue
+            b = old.trajectory
+            close_t = np.abs(a[:, None, 0] - b[None, :, 0]) < half_frame
+            near = np.hypot(a[:, None, 1] - b[None, :, 1], a[:, None, 2] - b[None, :, 2]) <= radius
+            shared = int((close_t & near).any(axis=1).sum())
+            if shared >= max(3, a.shape[0] // 2):
+                return True
+        return False

@@ -1,0 +1,335 @@
+"""Fall physics: is a finished track a falling object, and where was it released?
+
+Tests, in order (the first that fails names the reason):
+
+1. enough points over enough time;
+2. one smooth curve explains the track: a robust polynomial fit (Tukey-weighted
+   least squares, degree 2, or 3 for long tracks where drag bends the curve) keeps
+   most points with a small residual -- erratic movers (insects at the lens, flocks
+   swapping identities) fail here; a stray blob does not;
+3. it goes down far enough, not mostly sideways, and does not come back up after its
+   lowest point (swooping birds, a towel shaken from a window);
+4. it accelerates downward, significantly: with a facade calibration the track is
+   mapped onto the wall and the vertical acceleration in m/s^2 must be in a free-fall
+   band (gliding birds have ~0, leaves reach 1-2 m/s and stop accelerating), and the
+   object must be fast at its end; without a calibration the same is tested in pixels.
+
+The release point is traced back along the early part of the fit (least drag) to where
+the vertical velocity was zero, at most ``release_lookback_s`` before the first
+detection, and mapped to a floor through the calibration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from detector.calibration import FacadeCalibration
+from detector.config import DetectorConfig
+from detector.tracking import Track
+
+G = 9.81
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """How working pixels relate to the input and to the wall.
+
+    Attributes:
+        scale: input pixels per working pixel (the downscale factor).
+        width, height: working image size.
+        calibration: facade homography in input pixels, or None.
+    """
+
+    scale: float
+    width: int
+    height: int
+    calibration: FacadeCalibration | None = None
+
+    def to_input(self, v: np.ndarray) -> np.ndarray:
+        """Working-pixel coordinates (any shape) to input-pixel coordinates."""
+        return (np.asarray(v, dtype=np.float64) + 0.5) * self.scale - 0.5
+
+    def gravity_px(self, x: np.ndarray, y: np.ndarray, fallback: float) -> np.ndarray:
+        """(M,) expected downward acceleration (work px/s^2) at (M,) work-px points.
+
+        From the calibration: ``G`` times the local pixels-per-metre along the wall's
+        vertical; ``fallback`` where there is no calibration or the mapping is degenerate.
+        """
+        if self.calibration is None or x.size == 0:
+            return np.full(x.shape, fallback)
+        uv = np.stack([self.to_input(x), self.to_input(y)], axis=1)
+        xz = self.calibration.to_wall(uv)
+        half = np.array([0.0, 0.5])
+        up = self.calibration.to_image(xz + half)
+        dn = self.calibration.to_image(xz - half)
+        ppm = np.hypot(*(dn - up).T) / self.scale
+        g = G * ppm
+        ok = np.isfinite(g) & (g > 0.1 * fallback) & (g < 20 * fallback)
+        return np.where(ok, g, fallback)
+
+
+@dataclass
+class Verdict:
+    """What the physics says about one track.
+
+    Attributes:
+        accepted: passed every test.
+        score: physics confidence in [0, 1] (0 when rejected).
+        reason: the failed test ("" when accepted).
+        inliers: (n,) bool, points the robust fit kept.
+        origin_t, origin_x, origin_y: release point (s, input px).
+        floor: floor of the release point, or None without calibration.
+        accel: fitted downward acceleration (``accel_units``).
+        accel_units: "m/s^2" with a calibration, else "px/s^2" (input px).
+        fall_px: downward travel over the track, input px.
+        fall_m: downward travel along the wall (m), or None.
+        residual: robust RMS residual of the fit, work px.
+    """
+
+    accepted: bool
+    score: float
+    reason: str
+    inliers: np.ndarray
+    origin_t: float = 0.0
+    origin_x: float = 0.0
+    origin_y: float = 0.0
+    floor: int | None = None
+    accel: float = 0.0
+    accel_units: str = "px/s^2"
+    fall_px: float = 0.0
+    fall_m: float | None = None
+    residual: float = 0.0
+
+
+def robust_polyfit(
+    t: np.ndarray, values: np.ndarray, deg: int, sigma_floor: float, iters: int = 12
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Tukey-biweight polynomial fit of several coordinates sharing one time axis.
+
+    Args:
+        t: (n,) times; values: (n, k) coordinates; deg: degree; sigma_floor: the least
+            residual scale assumed (the measurement noise).
+
+    Returns:
+        coeffs: (deg + 1, k) highest power first (``np.polyval`` order);
+        inliers: (n,) bool; rms: RMS of the inliers' residual norms.
+    """
+    n = t.shape[0]
+    vand = np.vander(t, deg + 1)
+    w = np.ones(n)
+    coeffs = np.zeros((deg + 1, values.shape[1]))
+    resid = np.zeros(n)
+    for _ in range(iters):
+        sw = np.sqrt(w)
+        coeffs, *_ = np.linalg.lstsq(vand * sw[:, None], values * sw[:, None], rcond=None)
+        resid = np.linalg.norm(values - vand @ coeffs, axis=1)
+        mad = 1.4826 * float(np.median(resid))
+        scale = max(mad, sigma_floor)
+        c = 4.0 * scale
+        u = np.clip(resid / c, 0.0, 1.0)
+        w_new = (1 - u**2) ** 2
+        if np.allclose(w_new, w, atol=1e-4):
+            w = w_new
+            break
+        w = w_new
+    inliers = resid <= 3.0 * max(1.4826 * float(np.median(resid)), sigma_floor)
+    if inliers.sum() < deg + 2:
+        inliers = np.ones(n, bool)
+    rms = float(np.sqrt(np.mean(resid[inliers] ** 2)))
+    return coeffs, inliers, rms
+
+
+def _jitter(t: np.ndarray, resid: np.ndarray) -> float:
+    """Frame-to-frame roughness of a path: robust RMS of the second differences of the
+    (n, 2) fit residuals over evenly spaced triples, scaled to a single point's noise.
+
+    Smooth drift the polynomial missed (a bag swinging, perspective) cancels in the
+    second difference; jitter (an insect, a flock swapping identities) does not.
+    """
+    if t.size < 3:
+        return 0.0
+    d1 = np.diff(t)
+    even = np.abs(d1[1:] - d1[:-1]) <= 0.25 * np.minimum(d1[1:], d1[:-1])
+    dd = resid[2:] - 2.0 * resid[1:-1] + resid[:-2]
+    norms = np.linalg.norm(dd[even], axis=1) if even.any() else np.linalg.norm(dd, axis=1)
+    # trim the roughest fifth (a stray blob) before the RMS; /sqrt(6): one point's noise
+    k = max(1, int(np.ceil(0.8 * norms.size)))
+    kept = np.sort(norms)[:k]
+    return float(np.sqrt(np.mean(kept**2)) / np.sqrt(6.0))
+
+
+def _quadratic_accel(t: np.ndarray, v: np.ndarray, sigma_floor: float) -> tuple[float, float]:
+    """Acceleration (``2 * c2``) of a least-squares quadratic and its standard error."""
+    vand = np.vander(t, 3)
+    coeffs, *_ = np.linalg.lstsq(vand, v, rcond=None)
+    resid = v - vand @ coeffs
+    dof = max(t.size - 3, 1)
+    sigma = max(float(np.sqrt(np.sum(resid**2) / dof)), sigma_floor)
+    cov = sigma**2 * np.linalg.pinv(vand.T @ vand)
+    return 2.0 * float(coeffs[0]), 2.0 * float(np.sqrt(max(cov[0, 0], 0.0)))
+
+
+def release_with_drag(t: np.ndarray, z: np.ndarray, lookback: float) -> tuple[float, float]:
+    """Release time and height of a drop under gravity with quadratic drag.
+
+    Fits ``z(t) = z_r - (vt^2 / G) ln cosh(G (t - t_r) / vt)`` (released at rest at
+    ``t_r``, terminal speed ``vt``) by a grid over ``vt`` and ``t_r`` (``t_r`` in
+    ``[-lookback, 0]`` relative to ``t``'s origin), with ``z_r`` solved in closed form.
+
+    Args:
+        t: (n,) seconds from the first detection; z: (n,) heights on the wall (m).
+
+    Returns:
+        (t_r, z_r): release time (s, same origin as ``t``) and height (m).
+    """
+    vt = np.geomspace(2.0, 60.0, 32)[:, None, None]
+    tr = -np.linspace(0.0, lookback, 51)[None, :, None]
+    u = G * np.maximum(t[None, None, :] - tr, 0.0) / vt
+    shape = -(vt**2 / G) * (np.logaddexp(u, -u) - np.log(2.0))
+    z_r = np.mean(z[None, None, :] - shape, axis=2, keepdims=True)
+    sse = np.sum((z[None, None, :] - shape - z_r) ** 2, axis=2)
+    i, j = np.unravel_index(int(np.argmin(sse)), sse.shape)
+    return float(tr[0, j, 0]), float(z_r[i, j, 0])
+
+
+def _best_accel(
+    windows: list[tuple[np.ndarray, np.ndarray]], sigma_floor: float
+) -> tuple[float, float]:
+    """The most significant downward acceleration over several (t, down) windows.
+
+    The early window sees free fall before drag; the whole track sees a light object
+    speed up to its terminal velocity (a bag: slow at first, fast later).
+    """
+    best = (0.0, np.inf)
+    for t, v in windows:
+        if t.size < 4:
+            continue
+        a, se = _quadratic_accel(t, v, sigma_floor)
+        if a / max(se, 1e-12) > best[0] / max(best[1], 1e-12):
+            best = (a, se)
+    return best
+
+
+def judge(track: Track, geom: Geometry, cfg: DetectorConfig) -> Verdict:
+    """Decide whether ``track`` (work px) is a falling object; find its release point."""
+    n = len(track)
+    none = np.zeros(n, bool)
+    if n < cfg.min_points:
+        return Verdict(False, 0.0, f"{n} points < {cfg.min_points}", none)
+    t0 = float(track.t[0])
+    t = track.t - t0
+    dur = float(t[-1])
+    if dur < cfg.min_duration_s:
+        return Verdict(False, 0.0, f"lasts {dur:.2f} s < {cfg.min_duration_s}", none)
+
+    h = geom.height
+    if float(track.y.max() - track.y.min()) < cfg.min_fall_hps * h:
+        return Verdict(False, 0.0, "hardly moves down", none)
+    sig = cfg.measurement_sigma
+    size = float(np.mean(np.sqrt(np.maximum(track.area, 1.0))))
+    tol = cfg.max_residual + cfg.residual_size_frac * size
+    xy = np.stack([track.x, track.y], axis=1)
+    deg = 2 if dur <= 1.2 else 3
+    coeffs, inl, rms_global = robust_polyfit(t, xy, deg, sig)
+    out_frac = 1.0 - inl.mean()
+    if out_frac > cfg.max_outlier_frac:
+        return Verdict(False, 0.0, f"erratic: {out_frac:.0%} outliers", inl, residual=rms_global)
+    rms = _jitter(t[inl], xy[inl] - np.vander(t[inl], deg + 1) @ coeffs)
+    if rms > tol:
+        return Verdict(False, 0.0, f"erratic: jitter {rms:.2f} px > {tol:.2f}", inl, residual=rms)
+
+    ti = t[inl]
+    grid = np.linspace(0.0, dur, 64)
+    yfit = np.polyval(coeffs[:, 1], grid)
+    xfit = np.polyval(coeffs[:, 0], grid)
+    fall = float(yfit[-1] - yfit[0])
+    if fall < cfg.min_fall_hps * h:
+        return Verdict(False, 0.0, f"falls {fall:.1f} px < {cfg.min_fall_hps * h:.1f}", inl,
+                       residual=rms, fall_px=fall * geom.scale)
+    side = abs(float(xfit[-1] - xfit[0]))
+    if side > cfg.max_horizontal_ratio * fall:
+        return Verdict(False, 0.0, f"sideways: {side:.1f} px across, {fall:.1f} down", inl,
+                       residual=rms, fall_px=fall * geom.scale)
+    low = int(np.argmax(yfit))
+    rise = float(yfit[low] - yfit[low:].min())
+    top = float(yfit[: low + 1].min())
+    if rise > cfg.max_rise_frac * max(float(yfit[low]) - top, 1e-6):
+        return Verdict(False, 0.0, f"comes back up {rise:.1f} px", inl, residual=rms,
+                       fall_px=fall * geom.scale)
+
+    early = inl & (t <= cfg.early_fit_s)
+    if early.sum() < cfg.min_points:
+        early = inl & (np.cumsum(inl) <= cfg.min_points)
+    te = t[early]
+    x_in = geom.to_input(track.x)
+    y_in = geom.to_input(track.y)
+    cal = geom.calibration
+    fall_m: float | None = None
+    wall: np.ndarray | None = None
+    if cal is not None:
+        wall = cal.to_wall(np.stack([x_in, y_in], axis=1))
+        zs = wall[:, 1]
+        # metres per work px near the track, for the noise floor of the wall-space fit
+        dz = np.abs(np.diff(zs[inl]))
+        mpp = float(np.median(dz / np.maximum(np.abs(np.diff(track.y[inl])), 1e-6)))
+        mpp = mpp if np.isfinite(mpp) and mpp > 0 else 0.05
+        accel, accel_se = _best_accel(
+            [(te, -zs[early]), (ti, -zs[inl])], sig * mpp
+        )
+        units = "m/s^2"
+        lo_a, hi_a = cfg.min_accel_ms2, cfg.max_accel_ms2
+        zc, _, _ = robust_polyfit(ti, zs[inl, None], deg, sig * mpp)
+        zfit = np.polyval(zc[:, 0], grid)
+        fall_m = float(zfit[0] - zfit[-1])
+        v_end = -float(np.polyval(np.polyder(zc[:, 0]), dur))
+    else:
+        accel, accel_se = _best_accel([(te, track.y[early]), (ti, track.y[inl])], sig)
+        units = "px/s^2"
+        lo_a, hi_a = cfg.min_accel_hps2 * h, cfg.max_accel_hps2 * h
+        v_end = 0.0
+    tstat = accel / max(accel_se, 1e-9)
+    accel_report = accel if cal is not None else accel * geom.scale
+    common = dict(inliers=inl, residual=rms, fall_px=fall * geom.scale, fall_m=fall_m,
+                  accel=accel_report, accel_units=units)
+    if tstat < cfg.min_accel_sigma:
+        return Verdict(False, 0.0, f"no significant downward acceleration "
+                       f"({accel:.2f} +- {accel_se:.2f})", **common)  # type: ignore[arg-type]
+    if not lo_a <= accel <= hi_a:
+        return Verdict(False, 0.0, f"acceleration {accel:.2f} outside [{lo_a:.2f}, {hi_a:.2f}]",
+                       **common)  # type: ignore[arg-type]
+    if cal is not None:
+        assert fall_m is not None
+        if fall_m < cfg.min_fall_m:
+            return Verdict(False, 0.0, f"falls {fall_m:.2f} m < {cfg.min_fall_m}",
+                           **common)  # type: ignore[arg-type]
+        if v_end < cfg.min_end_speed_ms:
+            return Verdict(False, 0.0, f"ends at {v_end:.2f} m/s < {cfg.min_end_speed_ms}",
+                           **common)  # type: ignore[arg-type]
+
+    # ---- release point -----------------------------------------------------------------
+    xe = x_in[early]
+    xc = np.polyfit(te, xe, 1)
+    if cal is not None:
+        assert wall is not None
+        t_rel, z_rel = release_with_drag(ti, wall[inl, 1], cfg.release_lookback_s)
+        wx = np.polyfit(te, wall[early, 0], 1)
+        x_rel = float(np.polyval(wx, t_rel))
+        ox, oy = cal.to_image([[x_rel, z_rel]])[0]
+        floor: int | None = int(cal.floor_of_height(z_rel))
+    else:
+        a_use = float(np.clip(accel, lo_a, hi_a)) * geom.scale
+        ye = y_in[early]
+        v0, y0 = np.polyfit(te, ye - 0.5 * a_use * te**2, 1)
+        t_rel = float(np.clip(-v0 / a_use, -cfg.release_lookback_s, 0.0))
+        oy = y0 + v0 * t_rel + 0.5 * a_use * t_rel**2
+        ox = float(np.polyval(xc, t_rel))
+        floor = None
+
+    s_acc = float(np.clip((tstat - cfg.min_accel_sigma) / (3.0 * cfg.min_accel_sigma), 0, 1))
+    s_fit = float(np.clip(1.0 - rms / tol, 0, 1))
+    s_len = float(np.clip(n / (3.0 * cfg.min_points), 0, 1))
+    score = 0.5 + 0.5 * (0.5 * s_acc + 0.25 * s_fit + 0.25 * s_len)
+    return Verdict(True, score, "", origin_t=t0 + t_rel, origin_x=float(ox), origin_y=float(oy),
+                   floor=floor, **common)  # type: ignore[arg-type]

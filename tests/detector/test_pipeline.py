@@ -1,0 +1,139 @@
+import numpy as np
+import pytest
+from detector_synth import FPS, H, Thing, W, calibration, fall_path, linear_path, render, run
+
+from detector.config import DetectorConfig
+from detector.pipeline import Detector
+
+CAL = calibration()
+
+
+def _near(traj: np.ndarray, path, tol: float) -> float:
+    """Share of trajectory rows within ``tol`` input px of the true position then."""
+    ok = [np.hypot(x - p[0], y - p[1]) <= tol for t, x, y in traj if (p := path(t)) is not None]
+    return float(np.mean(ok)) if ok else 0.0
+
+
+def test_a_falling_dot_yields_one_event_that_follows_it_to_its_release_point():
+    path = fall_path(1.0, 300.0, 40.0, 2.6, drag=0.005)
+    frames = render([Thing(path, radius=2.0, contrast=-40)], 110, seed=11, noise=2.0)
+    events, _ = run(frames, calibration=CAL)
+    assert len(events) == 1
+    ev = events[0]
+    assert _near(ev.trajectory, path, 3.0) > 0.95
+    assert ev.trajectory.shape[1] == 3 and ev.trajectory.shape[0] >= 30
+    assert 1.0 <= ev.start_s < 1.3 and ev.end_s > 3.0
+    assert abs(ev.origin.t_s - 1.0) < 0.15
+    assert np.hypot(ev.origin.x_px - 300, ev.origin.y_px - 40) < 8
+    assert abs(ev.origin.floor - int(CAL.floor_at([[300.0, 40.0]])[0])) <= 1
+    assert 0.5 <= ev.score <= 1.0
+
+
+def test_the_event_is_emitted_as_soon_as_the_object_is_gone():
+    path = fall_path(1.0, 300.0, 40.0, 1.6, drag=0.005)  # vanishes at 2.6 s
+    frames = render([Thing(path, radius=2.0, contrast=-40)], 110, seed=12, noise=2.0)
+    det = Detector(W, H, FPS, calibration=CAL)
+    when = [i / FPS for i, f in enumerate(frames) if det.process(f, i / FPS)]
+    assert len(when) == 1 and 2.6 < when[0] < 3.2
+
+
+def test_the_same_video_gives_the_same_event_ids():
+    path = fall_path(1.0, 300.0, 40.0, 2.0, drag=0.005)
+    frames = render([Thing(path, radius=2.0, contrast=-40)], 90, seed=13, noise=2.0)
+    a, _ = run(frames, calibration=CAL)
+    b, _ = run(frames, calibration=CAL)
+    assert [e.id for e in a] == [e.id for e in b] and len(a) == 1
+
+
+def test_without_calibration_the_falling_dot_is_found_and_its_floor_is_unknown():
+    path = fall_path(1.0, 300.0, 40.0, 2.6, drag=0.005)
+    frames = render([Thing(path, radius=2.0, contrast=40)], 110, seed=14, noise=2.0)
+    events, _ = run(frames)
+    assert len(events) == 1 and events[0].origin.floor is None
+    assert _near(events[0].trajectory, path, 3.0) > 0.95
+
+
+def test_a_constant_velocity_dot_yields_no_event():
+    path = linear_path(0.5, 100.0, 50.0, 60.0, 20.0, 3.0)  # a bird gliding down
+    frames = render([Thing(path, radius=2.0, contrast=-40)], 100, seed=15, noise=2.0)
+    events, det = run(frames, calibration=CAL)
+    assert events == []
+    assert det.rejected  # it was tracked and judged, not missed
+
+
+@pytest.mark.parametrize(
+    "gain",
+    [
+        lambda i: 1.0 if i < 40 else 1.5,  # lights / IR switch: one step
+        lambda i: 1.0 + 0.25 * (i // 5 % 2),  # flicker
+        lambda i: 1.0 - 0.004 * i,  # a cloud
+    ],
+)
+def test_global_brightness_changes_yield_no_event(gain):
+    frames = render([], 100, seed=16, noise=2.0, gain=gain)
+    events, _ = run(frames, calibration=CAL)
+    assert events == []
+
+
+def test_a_falling_dot_through_a_brightness_step_is_still_found():
+    path = fall_path(1.0, 300.0, 40.0, 2.6, drag=0.005)
+    frames = render([Thing(path, radius=2.0, contrast=-40)], 110, seed=17, noise=2.0,
+                    gain=lambda i: 1.0 if i < 60 else 1.4)
+    events, _ = run(frames, calibration=CAL)
+    assert len(events) == 1 and _near(events[0].trajectory, path, 3.0) > 0.9
+
+
+def test_two_objects_at_once_yield_two_events():
+    p1 = fall_path(1.0, 200.0, 40.0, 2.4, drag=0.005)
+    p2 = fall_path(1.2, 450.0, 70.0, 2.2, drag=0.005)
+    frames = render([Thing(p1, 2.0, -40), Thing(p2, 2.5, 35)], 110, seed=18, noise=2.0)
+    events, _ = run(frames, calibration=CAL)
+    assert len(events) == 2
+    paths = {round(e.origin.x_px / 100): e for e in events}
+    assert set(paths) == {2, 4} or set(paths) == {2, 5}
+    for e in events:
+        p = p1 if e.origin.x_px < 300 else p2
+        assert _near(e.trajectory, p, 3.0) > 0.95
+
+
+def test_a_gap_of_missed_frames_does_not_split_the_event():
+    path = fall_path(1.0, 300.0, 40.0, 2.4, drag=0.005)
+    hidden = Thing(path, radius=2.0, contrast=-40, hidden=lambda i: 50 <= i < 54)
+    frames = render([hidden], 110, seed=19, noise=2.0)
+    events, _ = run(frames, calibration=CAL)
+    assert len(events) == 1
+    assert events[0].start_s < 1.3 and events[0].end_s > 3.0
+
+
+def test_an_excluded_region_yields_nothing():
+    path = fall_path(1.0, 300.0, 40.0, 2.6, drag=0.005)
+    frames = render([Thing(path, radius=2.0, contrast=-40)], 110, seed=20, noise=2.0)
+    box = [(250.0, 0.0), (350.0, 0.0), (350.0, 360.0), (250.0, 360.0)]
+    events, _ = run(frames, calibration=CAL, exclude=[box])
+    assert events == []
+
+
+def test_event_json_has_the_public_form():
+    path = fall_path(1.0, 300.0, 40.0, 2.0, drag=0.005)
+    frames = render([Thing(path, radius=2.0, contrast=-40)], 90, seed=21, noise=2.0)
+    events, _ = run(frames, calibration=CAL)
+    js = events[0].to_json()
+    assert set(js) == {"id", "start_s", "end_s", "score", "trajectory", "origin"}
+    assert set(js["origin"]) == {"t_s", "x_px", "y_px", "floor"}
+    assert all(len(row) == 3 for row in js["trajectory"])
+    assert isinstance(js["origin"]["floor"], int)
+
+
+def test_a_non_contiguous_luma_view_is_accepted_and_bad_frames_are_refused():
+    det = Detector(W, H, FPS, DetectorConfig())
+    padded = np.zeros((H, W + 64), np.uint8)
+    assert det.process(padded[:, :W], 0.0) == []
+    with pytest.raises(ValueError, match="luma"):
+        det.process(np.zeros((H, W + 1), np.uint8), 0.04)
+    with pytest.raises(ValueError):
+        Detector(0, H, FPS)
+
+
+def test_unknown_config_keys_are_refused_by_name():
+    with pytest.raises(ValueError, match="threshold_kk"):
+        DetectorConfig(threshold_kk=3)  # type: ignore[call-arg]

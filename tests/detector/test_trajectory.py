@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+from detector_synth import PX_PER_M, calibration, fall_path
+
+from detector.config import DetectorConfig
+from detector.tracking import Track
+from detector.trajectory import Geometry, judge, robust_polyfit
+
+FPS = 25.0
+CFG = DetectorConfig()
+GEOM = Geometry(scale=2.0, width=320, height=180, calibration=calibration())
+GEOM_NOCAL = Geometry(scale=2.0, width=320, height=180)
+
+
+def _track(t, x_in, y_in, seed=0, noise=0.3) -> Track:
+    """A Track in working px from input-px positions, with centroid noise (work px)."""
+    rng = np.random.default_rng(seed)
+    t = np.asarray(t, float)
+    x = (np.asarray(x_in, float) + 0.5) / 2 - 0.5 + rng.normal(0, noise, t.size)
+    y = (np.asarray(y_in, float) + 0.5) / 2 - 0.5 + rng.normal(0, noise, t.size)
+    n = t.size
+    return Track(1, t, x, y, np.full(n, 4.0), np.full(n, -30.0), np.full(n, 3.0))
+
+
+def _falling(start=1.1, dur=1.4, release=1.0, x0=300.0, y0=40.0, drag=0.02):
+    p = fall_path(release, x0, y0, 3.0, drag=drag)
+    t = np.arange(start, start + dur, 1 / FPS)
+    xy = np.array([p(ti) for ti in t])
+    return t, xy[:, 0], xy[:, 1]
+
+
+def test_a_falling_object_is_accepted_with_its_release_point_and_floor():
+    t, x, y = _falling()
+    v = judge(_track(t, x, y), GEOM, CFG)
+    assert v.accepted, v.reason
+    assert 0.5 <= v.score <= 1.0
+    assert abs(v.origin_t - 1.0) < 0.1
+    assert abs(v.origin_x - 300) < 6 and abs(v.origin_y - 40) < 6
+    true_floor = int(calibration().floor_at([[300.0, 40.0]])[0])
+    assert abs(v.floor - true_floor) <= 1
+    assert v.accel_units == "m/s^2" and 3.0 < v.accel < 11.0  # drag: below 9.81
+
+
+def test_without_calibration_the_pixel_tests_accept_it_and_the_floor_is_unknown():
+    t, x, y = _falling()
+    v = judge(_track(t, x, y), GEOM_NOCAL, CFG)
+    assert v.accepted, v.reason
+    assert v.floor is None and v.accel_units == "px/s^2"
+    assert abs(v.origin_y - 40) < 8
+
+
+def test_one_stray_blob_does_not_spoil_the_fit():
+    t, x, y = _falling()
+    x = x.copy()
+    x[12] += 25.0  # a blob from something else, 12 px away in the working image
+    v = judge(_track(t, x, y), GEOM, CFG)
+    assert v.accepted, v.reason
+    assert not v.inliers[12] and v.inliers.sum() == t.size - 1
+
+
+@pytest.mark.parametrize("geom", [GEOM, GEOM_NOCAL])
+def test_a_constant_velocity_glider_is_rejected(geom):
+    t = np.arange(0, 2.0, 1 / FPS)
+    x = 200 + 1 * PX_PER_M * t  # 1 m/s sideways
+    y = 60 + 3 * PX_PER_M * t  # 3 m/s down, steady
+    v = judge(_track(t, x, y), geom, CFG)
+    assert not v.accepted
+    assert "acceleration" in v.reason
+
+
+def test_an_erratic_mover_is_rejected():
+    rng = np.random.default_rng(7)
+    t, x, y = _falling()
+    v = judge(_track(t, x + rng.normal(0, 8, t.size), y + rng.normal(0, 8, t.size)), GEOM, CFG)
+    assert not v.accepted and "erratic" in v.reason
+
+
+def test_something_that_dives_and_pulls_up_is_rejected():
+    t = np.arange(0, 1.6, 1 / FPS)
+    y = 100 + 200 * t - 140 * t * t  # down, then back up
+    x = 300 + 50 * t
+    v = judge(_track(t, x, y), GEOM, CFG)
+    assert not v.accepted
+
+
+def test_a_slow_fluttering_leaf_is_rejected():
+    t = np.arange(0, 4.0, 1 / FPS)
+    y = 60 + 1.5 * PX_PER_M * t  # 1.5 m/s down
+    x = 300 + 12 * np.sin(2 * np.pi * 0.7 * t)  # swinging
+    v = judge(_track(t, x, y), GEOM, CFG)
+    assert not v.accepted
+
+
+def test_too_short_a_track_is_not_judged_a_fall():
+    t, x, y = _falling(dur=0.12)
+    v = judge(_track(t, x, y), GEOM, CFG)
+    assert not v.accepted and "points" in v.reason
+
+
+def test_robust_polyfit_recovers_a_parabola_despite_outliers():
+    t = np.linspace(0, 1, 20)
+    vals = np.stack([3 * t * t - t + 2, 5 * t], axis=1)
+    vals[[3, 11]] += 10.0
+    coeffs, inl, rms = robust_polyfit(t, vals, 2, 0.1)
+    np.testing.assert_allclose(coeffs[:, 0], [3, -1, 2], atol=1e-6)
+    assert inl.sum() == 18 and not inl[3] and not inl[11] and rms < 1e-6

@@ -92,6 +92,8 @@ class BackgroundModel:
             self.block: int = blk
         else:
             self.block = 0
+        self.thresh_scale = 1.0
+        self.last_trip = -(10**9)
         self.frames = 0
         self.bg_frames = 0
         self.noise_updates = 0
@@ -119,10 +121,27 @@ class BackgroundModel:
         )
 
     def _refresh_thresh(self) -> None:
+        s = self.thresh_scale
         cv2.addWeighted(
-            self._noise, self.cfg.threshold_k, self._noise, 0.0, self.cfg.threshold_min,
+            self._noise, self.cfg.threshold_k * s, self._noise, 0.0, self.cfg.threshold_min * s,
             dst=self._thresh,
         )
+
+    def feedback(self, n_regions: int) -> None:
+        """Tell the model how many foreground regions the last frame had.
+
+        Clutter (compression noise, rain) beyond ``target_blobs`` raises a global
+        multiplier of the threshold a little every frame; a quiet frame lowers it back
+        toward 1. Sparse noise then stays sparse without the guard blinding the detector.
+        """
+        cfg = self.cfg
+        old = self.thresh_scale
+        if n_regions > cfg.target_blobs:
+            self.thresh_scale = min(old * 1.08, cfg.max_thresh_scale)
+        elif n_regions < cfg.target_blobs // 3:
+            self.thresh_scale = max(old / 1.02, 1.0)
+        if self.thresh_scale != old:
+            self._refresh_thresh()
 
     def _refresh_bounds(self) -> None:
         assert self._bg is not None
@@ -179,6 +198,13 @@ class BackgroundModel:
         fraction = fg / float(self.w * self.h)
         tripped = False
         warming = self.frames <= self.warmup_frames
+        if self.frames % cfg.noise_update_every == 0:
+            self.noise_updates += 1
+            a = max(self.alpha_noise, 1.0 / self.noise_updates)
+            # clipped at the threshold: a passing object barely raises the noise
+            noise_in = cv2.min(np.abs(self._signed), self._thresh)
+            cv2.accumulateWeighted(noise_in, self._noise, a)
+            self._refresh_thresh()
         if fraction > cfg.guard_fraction and not warming:
             self.trip(small, reason=f"{fraction:.1%} of the frame changed")
             tripped = True
@@ -193,12 +219,6 @@ class BackgroundModel:
                 assert self._bg_blocks is not None
                 cv2.accumulateWeighted(fb, self._bg_blocks, a_bg)
             if self.frames % cfg.noise_update_every == 0:
-                self.noise_updates += 1
-                a = max(self.alpha_noise, 1.0 / self.noise_updates)
-                # clipped at the threshold: a passing object barely raises the noise
-                noise_in = cv2.min(np.abs(self._signed), self._thresh)
-                cv2.accumulateWeighted(noise_in, self._noise, a)
-                self._refresh_thresh()
                 self._refresh_bounds()
         blind = self.blind_frames_left > 0
         if blind and not tripped:
@@ -209,6 +229,12 @@ class BackgroundModel:
         """Global change: re-seed the background from ``small`` and go blind for a moment."""
         log.debug("global-change guard tripped at frame %d: %s", self.frames, reason)
         self.seed(small)
+        if self.frames - self.last_trip <= self.guard_blind_frames + 2:
+            # tripping again right after the last one: this is clutter, not a change of
+            # scene; desensitise rather than stay blind
+            self.thresh_scale = min(self.thresh_scale * 1.25, self.cfg.max_thresh_scale)
+            self._refresh_thresh()
+        self.last_trip = self.frames
         self.blind_frames_left = max(self.blind_frames_left, self.guard_blind_frames)
 
 

@@ -86,6 +86,7 @@ def extract_blobs(
     min_area: int = 1,
     max_area: int = 1_000_000,
     merge_radius: int = 1,
+    stats: dict[str, int] | None = None,
 ) -> Blobs | None:
     """Blobs of a foreground mask, or None when there are more than ``max_blobs`` regions.
 
@@ -97,6 +98,7 @@ def extract_blobs(
         max_blobs: the cap on regions; more means a global change.
         min_area, max_area: bounds on foreground pixels per kept blob.
         merge_radius: pieces closer than this many pixels join one region.
+        stats: if given, receives ``"regions"``, the number of regions found.
     """
     if merge_radius > 0:
         k = np.ones((2 * merge_radius + 1, 2 * merge_radius + 1), np.uint8)
@@ -105,6 +107,8 @@ def extract_blobs(
         grown = mask
     contours, _ = cv2.findContours(grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     n = len(contours)
+    if stats is not None:
+        stats["regions"] = n
     if n > max_blobs:
         return None
     if n == 0:

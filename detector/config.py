@@ -95,6 +95,16 @@ class DetectorConfig(BaseModel):
         le=5,
         description="Foreground pieces closer than this (work px) form one blob.",
     )
+    target_blobs: int = Field(
+        default=60,
+        ge=1,
+        le=10_000,
+        description="More regions than this per frame raise the threshold multiplier a little "
+        "each frame (clutter control); far fewer lower it again.",
+    )
+    max_thresh_scale: float = Field(
+        default=4.0, ge=1.0, le=20.0, description="Largest clutter multiplier of the threshold."
+    )
     max_blobs: int = Field(
         default=250,
         ge=8,
@@ -269,6 +279,14 @@ class DetectorConfig(BaseModel):
         le=5.0,
         description="The release point is traced back at most this long before the first "
         "detection.",
+    )
+    entry_margin_hps: float = Field(
+        default=0.04,
+        ge=0.0,
+        le=1.0,
+        description="A track first seen deeper than this below the top of the picture (image "
+        "heights) must trace back to a release from rest within release_lookback_s; rain "
+        "and other things already falling fast when they appear fail this.",
     )
     early_fit_s: float = Field(
         default=0.8,

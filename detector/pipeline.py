@@ -102,12 +102,15 @@ class Detector:
         if fg.tripped:
             self.guard_trips += 1
         blobs = Blobs.empty()
+        stats = {"regions": 0}
         if not blind:
             found = extract_blobs(
                 fg.mask, fg.diff, fg.thresh, fg.signed,
                 max_blobs=self.cfg.max_blobs, min_area=self.cfg.min_blob_area,
                 max_area=self.cfg.max_blob_area, merge_radius=self.cfg.merge_radius,
+                stats=stats,
             )
+            self.background.feedback(stats["regions"])
             if found is None:
                 self.background.trip(small, reason="too many foreground regions")
                 self.guard_trips += 1

@@ -327,6 +327,12 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig) -> Verdict:
         ox = float(np.polyval(xc, t_rel))
         floor = None
 
+    top = float(track.y[0])
+    if t_rel <= -0.95 * cfg.release_lookback_s and top > cfg.entry_margin_hps * h:
+        return Verdict(False, 0.0, f"already fast when first seen {top:.0f} px below the top "
+                       f"(no release within {cfg.release_lookback_s} s)",
+                       **common)  # type: ignore[arg-type]
+
     s_acc = float(np.clip((tstat - cfg.min_accel_sigma) / (3.0 * cfg.min_accel_sigma), 0, 1))
     s_fit = float(np.clip(1.0 - rms / tol, 0, 1))
     s_len = float(np.clip(n / (3.0 * cfg.min_points), 0, 1))

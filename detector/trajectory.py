@@ -225,8 +225,8 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig) -> Verdict:
         return Verdict(False, 0.0, f"lasts {dur:.2f} s < {cfg.min_duration_s}", none)
 
     h = geom.height
-    if float(track.y.max() - track.y.min()) < cfg.min_fall_hps * h:
-        return Verdict(False, 0.0, "hardly moves down", none)
+    if max(float(np.ptp(track.y)), float(np.ptp(track.x))) < cfg.min_fall_hps * h:
+        return Verdict(False, 0.0, "hardly moves", none)
     sig = cfg.measurement_sigma
     size = float(np.mean(np.sqrt(np.maximum(track.area, 1.0))))
     tol = cfg.max_residual + cfg.residual_size_frac * size
@@ -242,56 +242,64 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig) -> Verdict:
 
     ti = t[inl]
     grid = np.linspace(0.0, dur, 64)
-    yfit = np.polyval(coeffs[:, 1], grid)
-    xfit = np.polyval(coeffs[:, 0], grid)
-    fall = float(yfit[-1] - yfit[0])
-    if fall < cfg.min_fall_hps * h:
-        return Verdict(False, 0.0, f"falls {fall:.1f} px < {cfg.min_fall_hps * h:.1f}", inl,
-                       residual=rms, fall_px=fall * geom.scale)
-    side = abs(float(xfit[-1] - xfit[0]))
+    fall_px = float(np.polyval(coeffs[:, 1], grid[-1]) - np.polyval(coeffs[:, 1], 0.0)) * geom.scale
+    x_in = geom.to_input(track.x)
+    y_in = geom.to_input(track.y)
+    cal = geom.calibration
+    wall: np.ndarray | None = None
+    if cal is not None:
+        # geometry on the wall: "down" is -z whatever the camera's roll and perspective
+        wall = cal.to_wall(np.stack([x_in, y_in], axis=1))
+        side_s, down_s = wall[:, 0], -wall[:, 1]
+        g_px = geom.gravity_px(np.array([np.median(track.x)]), np.array([np.median(track.y)]),
+                               fallback=G * 20.0)[0]
+        noise = sig * G / g_px  # metres per work px times the centroid noise
+        min_fall, unit = cfg.min_fall_m, "m"
+    else:
+        side_s, down_s = track.x, track.y
+        noise = sig
+        min_fall, unit = cfg.min_fall_hps * h, "px"
+    dc, _, _ = robust_polyfit(ti, np.stack([side_s[inl], down_s[inl]], axis=1), deg, noise)
+    sfit = np.polyval(dc[:, 0], grid)
+    dfit = np.polyval(dc[:, 1], grid)
+    fall = float(dfit[-1] - dfit[0])
+    base = dict(inliers=inl, residual=rms, fall_px=fall_px,
+                fall_m=fall if cal is not None else None)
+    if fall < min_fall:
+        return Verdict(False, 0.0, f"falls {fall:.1f} {unit} < {min_fall:.1f}",
+                       **base)  # type: ignore[arg-type]
+    side = abs(float(sfit[-1] - sfit[0]))
     if side > cfg.max_horizontal_ratio * fall:
-        return Verdict(False, 0.0, f"sideways: {side:.1f} px across, {fall:.1f} down", inl,
-                       residual=rms, fall_px=fall * geom.scale)
-    low = int(np.argmax(yfit))
-    rise = float(yfit[low] - yfit[low:].min())
-    top = float(yfit[: low + 1].min())
-    if rise > cfg.max_rise_frac * max(float(yfit[low]) - top, 1e-6):
-        return Verdict(False, 0.0, f"comes back up {rise:.1f} px", inl, residual=rms,
-                       fall_px=fall * geom.scale)
+        return Verdict(False, 0.0, f"sideways: {side:.1f} {unit} across, {fall:.1f} down",
+                       **base)  # type: ignore[arg-type]
+    low = int(np.argmax(dfit))
+    rise = float(dfit[low] - dfit[low:].min())
+    top_d = float(dfit[: low + 1].min())
+    if rise > cfg.max_rise_frac * max(float(dfit[low]) - top_d, 1e-9):
+        return Verdict(False, 0.0, f"comes back up {rise:.1f} {unit}",
+                       **base)  # type: ignore[arg-type]
 
     early = inl & (t <= cfg.early_fit_s)
     if early.sum() < cfg.min_points:
         early = inl & (np.cumsum(inl) <= cfg.min_points)
     te = t[early]
-    x_in = geom.to_input(track.x)
-    y_in = geom.to_input(track.y)
-    cal = geom.calibration
+    accel, accel_se = _best_accel([(te, down_s[early]), (ti, down_s[inl])], noise)
     fall_m: float | None = None
-    wall: np.ndarray | None = None
     if cal is not None:
-        wall = cal.to_wall(np.stack([x_in, y_in], axis=1))
-        zs = wall[:, 1]
-        # metres per work px near the track, for the noise floor of the wall-space fit
-        dz = np.abs(np.diff(zs[inl]))
-        mpp = float(np.median(dz / np.maximum(np.abs(np.diff(track.y[inl])), 1e-6)))
-        mpp = mpp if np.isfinite(mpp) and mpp > 0 else 0.05
-        accel, accel_se = _best_accel(
-            [(te, -zs[early]), (ti, -zs[inl])], sig * mpp
-        )
         units = "m/s^2"
         lo_a, hi_a = cfg.min_accel_ms2, cfg.max_accel_ms2
-        zc, _, _ = robust_polyfit(ti, zs[inl, None], deg, sig * mpp)
-        zfit = np.polyval(zc[:, 0], grid)
-        fall_m = float(zfit[0] - zfit[-1])
-        v_end = -float(np.polyval(np.polyder(zc[:, 0]), dur))
+        fall_m = fall
+        last = inl & (t >= dur - 0.3)
+        if last.sum() < 4:
+            last = inl & (np.cumsum(inl[::-1])[::-1] <= 4)
+        v_end = float(np.polyfit(t[last], down_s[last], 1)[0]) if last.sum() >= 2 else 0.0
     else:
-        accel, accel_se = _best_accel([(te, track.y[early]), (ti, track.y[inl])], sig)
         units = "px/s^2"
         lo_a, hi_a = cfg.min_accel_hps2 * h, cfg.max_accel_hps2 * h
         v_end = 0.0
     tstat = accel / max(accel_se, 1e-9)
     accel_report = accel if cal is not None else accel * geom.scale
-    common = dict(inliers=inl, residual=rms, fall_px=fall * geom.scale, fall_m=fall_m,
+    common = dict(inliers=inl, residual=rms, fall_px=fall_px, fall_m=fall_m,
                   accel=accel_report, accel_units=units)
     if tstat < cfg.min_accel_sigma:
         return Verdict(False, 0.0, f"no significant downward acceleration "

@@ -218,13 +218,26 @@ class DetectorConfig(BaseModel):
         description="Largest share of track points the robust fit may reject.",
     )
     min_fall_hps: float = Field(
-        default=0.02,
+        default=0.08,
         ge=0.0,
         le=1.0,
-        description="Least downward travel of a falling object, image heights.",
+        description="Without calibration: least downward travel, image heights.",
     )
     max_horizontal_ratio: float = Field(
         default=1.2, ge=0.0, le=100.0, description="Largest |horizontal| / |downward| travel."
+    )
+    max_horizontal_ratio_px: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=100.0,
+        description="Without calibration: largest |horizontal| / |downward| image travel.",
+    )
+    max_growth: float = Field(
+        default=8.0,
+        ge=1.0,
+        le=1000.0,
+        description="Largest growth of the blob area from the start to the end of a track "
+        "(a car coming down a road toward the camera grows much more).",
     )
     min_accel_sigma: float = Field(
         default=3.0,

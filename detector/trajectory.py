@@ -225,7 +225,7 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig) -> Verdict:
         return Verdict(False, 0.0, f"lasts {dur:.2f} s < {cfg.min_duration_s}", none)
 
     h = geom.height
-    if max(float(np.ptp(track.y)), float(np.ptp(track.x))) < cfg.min_fall_hps * h:
+    if max(float(np.ptp(track.y)), float(np.ptp(track.x))) < min(cfg.min_fall_hps, 0.02) * h:
         return Verdict(False, 0.0, "hardly moves", none)
     sig = cfg.measurement_sigma
     size = float(np.mean(np.sqrt(np.maximum(track.area, 1.0))))
@@ -269,8 +269,14 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig) -> Verdict:
         return Verdict(False, 0.0, f"falls {fall:.1f} {unit} < {min_fall:.1f}",
                        **base)  # type: ignore[arg-type]
     side = abs(float(sfit[-1] - sfit[0]))
-    if side > cfg.max_horizontal_ratio * fall:
+    ratio = cfg.max_horizontal_ratio if cal is not None else cfg.max_horizontal_ratio_px
+    if side > ratio * fall:
         return Verdict(False, 0.0, f"sideways: {side:.1f} {unit} across, {fall:.1f} down",
+                       **base)  # type: ignore[arg-type]
+    k = max(2, n // 5)
+    growth = float(np.median(track.area[-k:]) / max(float(np.median(track.area[:k])), 1.0))
+    if cal is None and growth > cfg.max_growth:
+        return Verdict(False, 0.0, f"grows {growth:.1f}x: coming at the camera",
                        **base)  # type: ignore[arg-type]
     low = int(np.argmax(dfit))
     rise = float(dfit[low] - dfit[low:].min())
@@ -336,7 +342,10 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig) -> Verdict:
         floor = None
 
     top = float(track.y[0])
-    if t_rel <= -0.95 * cfg.release_lookback_s and top > cfg.entry_margin_hps * h:
+    # without a calibration nothing else tells a car coming down a road from a fall, so
+    # the release must be seen there, even at the top edge
+    margin = cfg.entry_margin_hps * h if cal is not None else -np.inf
+    if t_rel <= -0.95 * cfg.release_lookback_s and top > margin:
         return Verdict(False, 0.0, f"already fast when first seen {top:.0f} px below the top "
                        f"(no release within {cfg.release_lookback_s} s)",
                        **common)  # type: ignore[arg-type]

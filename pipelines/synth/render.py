@@ -80,7 +80,8 @@ def _raster(polys: list[np.ndarray], width: int, height: int) -> tuple[int, int,
 class SceneRenderer:
     """Renders a :class:`SceneSpec` frame by frame and keeps the labels."""
 
-    def __init__(self, spec: SceneSpec):
+    def __init__(self, spec: SceneSpec, tree: Tree | None = None):
+        """``tree`` replaces the scene's own tree (tests place one where they need it)."""
         self.spec = spec
         cam = spec.camera
         self.W, self.H = cam.width, cam.height
@@ -93,7 +94,9 @@ class SceneRenderer:
             self.lightings["ir"] = Lighting("ir", 1.0, np.zeros(3, np.float32), np.zeros(3, np.float32),
                                             spec.lighting.cloud_cover, ir_power=float(rng.uniform(400, 1500)))
         self.bg = {m: self._to_u8(self.facade.render(self.lightings[m])) for m in self.lightings}
-        self.tree: Tree | None = make_tree(rng, self.W, self.H) if spec.tree else None
+        if tree is None and spec.tree:
+            tree = make_tree(rng, self.W, self.H)
+        self.tree: Tree | None = tree
         self.tree_layers: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if self.tree is not None:
             x0, y0, x1, y1 = self.tree.bbox
@@ -111,8 +114,8 @@ class SceneRenderer:
         # sensor noise: a bank of positive and negative parts, viewed at random offsets
         sig = spec.noise_sigma
         pad = 16
-        n = np.empty((self.H + pad, self.W + pad, 3), np.float32)
-        cv2.randn(n, 0.0, sig)
+        # numpy's seeded generator, not cv2.randn (OpenCV's global RNG is shared state)
+        n = rng.standard_normal((self.H + pad, self.W + pad, 3), dtype=np.float32) * np.float32(sig)
         self.noise_pos = np.clip(n, 0, 255).astype(np.uint8)
         self.noise_neg = np.clip(-n, 0, 255).astype(np.uint8)
         self.pad = pad

@@ -1,0 +1,85 @@
+"""Whole scenes through the command line: files, determinism, truth and camera file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipelines.camera import load_camera
+from pipelines.cli import main
+from pipelines.synth.scene import SynthOptions, sample_scene
+from tests.synth.conftest import decoded_hashes
+
+ARGS = ["--duration", "2", "--distractor-duration", "2", "--resolutions", "720p", "--fps", "25"]
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("scenes")
+    assert main(["synth", str(out), "--count", "3", "--seed", "11", *ARGS]) == 0
+    return out
+
+
+def test_each_scene_has_video_truth_and_camera_file(scenes: Path) -> None:
+    names = sorted(p.stem for p in scenes.glob("*.mp4"))
+    assert names == ["scene_11_0000", "scene_11_0001", "scene_11_0002"]
+    assert not list(scenes.glob("*.part")) and not list(scenes.glob(".*"))
+    for n in names:
+        truth = json.loads((scenes / f"{n}.truth.json").read_text())
+        assert truth["video"] == f"{n}.mp4"
+        assert (truth["width"], truth["height"], truth["fps"], truth["frames"]) == (1280, 720, 25.0, 50)
+        assert len(decoded_hashes(scenes / f"{n}.mp4")) == truth["frames"]
+        for o in truth["objects"]:
+            assert set(o) >= {"kind", "release_frame", "origin_floor", "track"}
+            for row in o["track"]:
+                assert len(row) == 4 and 0 <= row[1] < 1280 and 0 <= row[2] < 720 and row[3] > 0
+                assert row[0] >= o["release_frame"]
+            frames = [r[0] for r in o["track"]]
+            assert frames == sorted(set(frames))
+        for d in truth["distractors"]:
+            assert set(d) >= {"kind", "first_frame", "last_frame"}
+            assert 0 <= d["first_frame"] <= d["last_frame"] < truth["frames"]
+        cam = load_camera(scenes / f"{n}.yaml")
+        assert cam.id == n and cam.facade is not None
+
+
+def test_same_seed_gives_identical_decoded_frames(scenes: Path, tmp_path: Path) -> None:
+    assert main(["synth", str(tmp_path), "--count", "1", "--seed", "11", "--start", "1", *ARGS]) == 0
+    again = decoded_hashes(tmp_path / "scene_11_0001.mp4")
+    assert again == decoded_hashes(scenes / "scene_11_0001.mp4")
+    assert again != decoded_hashes(scenes / "scene_11_0002.mp4")
+
+
+def test_other_seed_gives_other_frames(scenes: Path, tmp_path: Path) -> None:
+    assert main(["synth", str(tmp_path), "--count", "1", "--seed", "12", *ARGS]) == 0
+    assert decoded_hashes(tmp_path / "scene_12_0000.mp4") != decoded_hashes(scenes / "scene_11_0000.mp4")
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_calibration_maps_a_known_window_to_its_floor(tmp_path: Path, index: int) -> None:
+    opts = SynthOptions(resolutions=(("720p", 1.0),), duration_s=1.0, distractor_duration_s=1.0)
+    spec = sample_scene(21, index, opts, "c")
+    from pipelines.synth.writer import facade_points
+
+    cal = facade_points(spec, np.random.default_rng(0)).calibration()
+    b, cam = spec.building, spec.camera
+    checked = 0
+    for fi in range(b.floors):
+        for ci in range(b.cols):
+            x, z = b.window_centre(fi, ci)
+            uv, depth = cam.project(np.array([[x, 0.0, z]]))
+            if depth[0] <= 0 or not (0 <= uv[0, 0] < cam.width and 0 <= uv[0, 1] < cam.height):
+                continue
+            assert int(cal.floor_at(uv)[0]) == fi + 1, f"window on floor {fi + 1} at {uv[0]}"
+            checked += 1
+    assert checked >= 10
+
+
+def test_bad_options_exit_2(tmp_path: Path) -> None:
+    assert main(["synth", str(tmp_path), "--night-share", "1.5"]) == 2
+    assert main(["synth", str(tmp_path), "--count", "0"]) == 2
+    assert main(["synth", str(tmp_path), "--resolutions", "8k"]) == 2
+    assert not list(tmp_path.iterdir())

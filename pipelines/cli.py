@@ -11,6 +11,8 @@ from collections.abc import Sequence
 # sub-command -> module with ``add_arguments(parser)`` and ``run(args) -> int``
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("pipelines.synth.command", "render labelled scenes (H.264 + truth + camera file)"),
+    "analyze": ("pipelines.analyze", "find falling objects in a video file, write events as JSON"),
+    "eval": ("pipelines.evaluate", "score the detector on labelled scenes (recall, false alarms)"),
 }
 
 

@@ -1,0 +1,412 @@
+"""``fallwatch analyze VIDEO``: find falling objects in a video file, write events as JSON.
+
+``fallwatch analyze VIDEO [--camera CAMERA.yaml] [--events-json OUT.json]
+[--clips-dir DIR | --no-clips] [--start-time ISO8601]``
+
+The JSON (public contract, see DESIGN.md) goes to OUT.json, written atomically, or to
+standard output (and nothing else goes there: logs and the progress bar use standard
+error). Exit status: 0 done; 2 bad usage or unreadable input (nothing analysed, no JSON);
+3 the video broke midway (the events found are written with ``"complete": false``).
+
+With ``--clips-dir DIR`` each event gets a folder
+``DIR/{camera}_{UTC start YYYYMMDDTHHMMSS.mmmZ}_{short id}/`` holding ``original.mp4``
+(the source's packets from the keyframe at or before first sighting - 5 s to last
+sighting + 3 s, remuxed without re-encoding; ``.mkv``/``.ts`` where MP4 would alter them)
+and ``event.json``.
+
+``analyze_file`` is the library entry point, shared with ``fallwatch eval``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import av
+import av.container
+from tqdm import tqdm
+
+from detector.errors import FallwatchError
+from detector.events import Event
+from detector.pipeline import Detector
+from pipelines.camera import CameraFile, load_camera
+from pipelines.clips import (
+    ClipCollector,
+    EvidenceError,
+    PacketRing,
+    StoredPacket,
+    clip_suffix,
+    write_original_clip,
+)
+from pipelines.errors import CameraFileError, SourceError
+from pipelines.sources import VideoInfo, open_video
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "AnalysisResult",
+    "analyze_file",
+    "dumps",
+    "format_utc",
+    "parse_start_time",
+    "write_json_atomic",
+]
+
+PREROLL_S = 5.0
+POSTROLL_S = 3.0
+EXIT_OK, EXIT_USAGE, EXIT_INCOMPLETE = 0, 2, 3
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        return version("fallwatch")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass
+class AnalysisResult:
+    """What one analysis produced.
+
+    ``doc`` is the public JSON document; ``complete`` is False when the video broke
+    midway; ``frames`` the frames decoded and analysed; ``wall_s``/``cpu_s`` the wall
+    and process CPU time of decoding + detection (clip writing included when enabled);
+    ``duration_s`` the analysed span of video (last frame time + one frame interval).
+    """
+
+    doc: dict[str, Any]
+    complete: bool
+    frames: int
+    wall_s: float
+    cpu_s: float
+    duration_s: float
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.complete else EXIT_INCOMPLETE
+
+
+def format_utc(t: datetime) -> str:
+    """``2026-07-10T15:54:49.109Z``: ISO 8601 UTC with milliseconds."""
+    t = t.astimezone(UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def _folder_time(t: datetime) -> str:
+    t = t.astimezone(UTC)
+    return t.strftime("%Y%m%dT%H%M%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def parse_start_time(text: str) -> datetime:
+    """An ISO 8601 time as an aware UTC datetime (a time without offset is taken as UTC).
+
+    Raises ``ValueError`` saying what was expected.
+    """
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"--start-time {text!r} is not an ISO 8601 time "
+            "(expected e.g. 2026-07-10T15:54:49Z or 2026-07-10T17:54:49+02:00)"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+_FLAT_LIST = re.compile(r"\[\s+([-+0-9.eE]+(?:,\s+[-+0-9.eE]+)*)\s+\]")
+
+
+def dumps(doc: Any) -> str:
+    """JSON text, indented, with lists of numbers (trajectory points) on one line."""
+    text = json.dumps(doc, indent=2)
+    return _FLAT_LIST.sub(lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", text)
+
+
+def write_json_atomic(path: Path, doc: Any) -> None:
+    """Write ``doc`` as JSON to ``path`` via a temporary name in the same folder + rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(dumps(doc) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _start_time(
+    path: Path, info: VideoInfo, given: datetime | None
+) -> tuple[datetime, str]:
+    if given is not None:
+        return given, "--start-time"
+    if info.creation_time is not None:
+        return info.creation_time, "creation_time"
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC), "file mtime"
+
+
+class _Evidence:
+    """Original clips and ``event.json`` for each event, inside ``clips_dir``."""
+
+    def __init__(
+        self,
+        clips_dir: Path,
+        video: Path,
+        info: VideoInfo,
+        camera_id: str,
+        start_utc: datetime,
+        keep_s: float,
+    ) -> None:
+        self.dir = clips_dir
+        self.camera_id = camera_id
+        self.start_utc = start_utc
+        self.fps = info.fps
+        self.suffix = clip_suffix(info.format_name, info.codec_name)
+        self.ring = PacketRing(keep_s, info.time_base, info.fps)
+        self.collector = ClipCollector(self.ring)
+        # A second handle on the file gives the muxer the video stream's codec parameters.
+        self._template: av.container.InputContainer = av.open(str(video))
+        stream = self._template.streams.best("video")
+        if stream is None:  # open_video found one; the same file must have it
+            self._template.close()
+            raise SourceError(f"{video}: has no video stream (expected one)")
+        self.template = stream
+        self.pending: dict[str, dict[str, Any]] = {}  # key -> event JSON awaiting its clip
+
+    def close(self) -> None:
+        self._template.close()
+
+    def folder(self, ev: Event) -> Path:
+        short = hashlib.sha1(f"{self.camera_id}/{ev.id}".encode()).hexdigest()[:8]
+        when = self.start_utc + timedelta(seconds=ev.start_s)
+        return self.dir / f"{self.camera_id}_{_folder_time(when)}_{short}"
+
+    def start(self, ev: Event, doc: dict[str, Any]) -> None:
+        """Begin the clip of ``ev``; ``doc`` (its JSON) gets ``clip`` set now and is
+        written as ``event.json`` when the clip is complete."""
+        clip = self.folder(ev) / f"original{self.suffix}"
+        doc["clip"] = str(clip)
+        self.pending[str(clip)] = doc
+        self.collector.start(str(clip), ev.start_s - PREROLL_S, ev.end_s + POSTROLL_S)
+
+    def on_packet(self, packet: av.Packet) -> None:
+        self.collector.push(packet)
+
+    def write_ready(self, final: bool = False) -> None:
+        items = self.collector.flush() if final else self.collector.ready()
+        for key, packets in items:
+            self._write(Path(key), packets, self.pending.pop(key))
+
+    def _write(self, clip: Path, packets: list[StoredPacket], doc: dict[str, Any]) -> None:
+        clip.parent.mkdir(parents=True, exist_ok=True)
+        first, last = packets[0].t_s if packets else 0.0, packets[-1].t_s if packets else 0.0
+        offset = self.ring.offset_s or 0.0
+        meta = {"creation_time": format_utc(self.start_utc + timedelta(seconds=first - offset)),
+                "comment": f"fallwatch original clip of event {doc['id']} ({self.camera_id})"}
+        try:
+            write_original_clip(packets, self.template, clip, metadata=meta, fps=self.fps)
+            doc["clip_span_s"] = [round(first - offset, 3), round(last - offset, 3)]
+        except (EvidenceError, OSError) as exc:
+            log.error("%s", exc)
+            doc["clip"] = None
+        write_json_atomic(clip.parent / "event.json", doc)
+
+
+def analyze_file(
+    video: str | os.PathLike[str],
+    camera: CameraFile | None = None,
+    *,
+    clips_dir: Path | None = None,
+    start_time: datetime | None = None,
+    progress: bool = False,
+    on_frame: Callable[[int], None] | None = None,
+) -> AnalysisResult:
+    """Run the detector over a video file and build the public JSON document.
+
+    Raises ``SourceError`` when the video cannot be read at all. Damage midway does not
+    raise: the result has ``complete`` False and the doc a ``damage`` record. ``camera``
+    gives id, calibration, exclusions and detector settings (defaults and the file name
+    as id without it). ``clips_dir`` enables evidence folders.
+    """
+    path = Path(video)
+    camera_id = camera.id if camera is not None else path.stem
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    with open_video(path) as source:
+        info = source.info
+        start_utc, start_source = _start_time(path, info, start_time)
+        cfg = camera.detector if camera is not None else None
+        detector = Detector(
+            info.width,
+            info.height,
+            info.fps,
+            cfg,
+            camera.calibration() if camera is not None else None,
+            camera.exclude if camera is not None else (),
+        )
+        evidence: _Evidence | None = None
+        if clips_dir is not None:
+            keep_s = PREROLL_S + detector.cfg.max_track_s + detector.cfg.max_missed_s + 3.0
+            evidence = _Evidence(clips_dir, path, info, camera_id, start_utc, keep_s)
+        docs: list[dict[str, Any]] = []
+
+        def take(events: list[Event]) -> None:
+            for ev in events:
+                doc = ev.to_json()
+                doc["clip"] = None
+                doc["start_utc"] = format_utc(start_utc + timedelta(seconds=ev.start_s))
+                doc["end_utc"] = format_utc(start_utc + timedelta(seconds=ev.end_s))
+                doc["camera"] = camera_id
+                if evidence is not None:
+                    evidence.start(ev, doc)
+                docs.append(doc)
+                log.info("event %s at %.2f-%.2f s (score %.2f)", ev.id, ev.start_s, ev.end_s,
+                         ev.score)
+
+        frames = 0
+        last_t = -1.0 / info.fps
+        bar = tqdm(total=info.frames or None, unit="frame", file=sys.stderr,
+                   disable=not progress, desc=path.name, leave=False)
+        try:
+            on_packet = evidence.on_packet if evidence is not None else None
+            for frame in source.frames(on_packet=on_packet):
+                if evidence is not None:
+                    evidence.ring.align(frame.pts, frame.t_s)
+                take(detector.process(frame.luma, frame.t_s))
+                if evidence is not None:
+                    evidence.write_ready()
+                frames += 1
+                last_t = frame.t_s
+                bar.update(1)
+                if on_frame is not None:
+                    on_frame(frames)
+            take(detector.finish())
+            if evidence is not None:
+                evidence.write_ready(final=True)
+        finally:
+            bar.close()
+            if evidence is not None:
+                evidence.close()
+        damage = source.damage
+    wall_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
+    docs.sort(key=lambda d: (d["start_s"], d["id"]))
+    doc: dict[str, Any] = {
+        "source": str(video),
+        "fps": info.fps,
+        "frames": frames,
+        "width": info.width,
+        "height": info.height,
+        "complete": damage is None,
+        "events": docs,
+        "camera": camera_id,
+        "start_time_utc": format_utc(start_utc),
+        "start_time_source": start_source,
+        "duration_s": round(last_t + 1.0 / info.fps, 3) if frames else 0.0,
+        "version": _version(),
+    }
+    if damage is not None:
+        doc["damage"] = {
+            "message": damage.message,
+            "first_bad_t_s": damage.first_bad_t_s,
+            "frames_ok": damage.frames_ok,
+            "frames_after": damage.frames_after,
+            "frames_dropped": damage.frames_dropped,
+            "reasons": list(damage.reasons),
+        }
+    return AnalysisResult(
+        doc=doc,
+        complete=damage is None,
+        frames=frames,
+        wall_s=wall_s,
+        cpu_s=cpu_s,
+        duration_s=float(doc["duration_s"]),
+    )
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("video", type=Path, metavar="VIDEO", help="video file to analyse")
+    p.add_argument("--camera", type=Path, metavar="CAMERA.yaml",
+                   help="camera file: id, facade calibration (floor numbers), exclusions, "
+                   "detector settings")
+    p.add_argument("--events-json", type=Path, metavar="OUT.json",
+                   help="write the JSON here (atomically) instead of to standard output")
+    clips = p.add_mutually_exclusive_group()
+    clips.add_argument("--clips-dir", type=Path, metavar="DIR",
+                       help="write one evidence folder per event in DIR (original clip, "
+                       "event.json)")
+    clips.add_argument("--no-clips", action="store_true", help="write no evidence (default)")
+    p.add_argument("--start-time", metavar="ISO8601",
+                   help="UTC time of the first frame (default: the container's creation_time, "
+                   "else the file's modification time)")
+
+
+def _fail(message: str) -> int:
+    print(f"fallwatch analyze: error: {' '.join(message.split())}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def run(args: argparse.Namespace) -> int:
+    start_time: datetime | None = None
+    if args.start_time is not None:
+        try:
+            start_time = parse_start_time(args.start_time)
+        except ValueError as exc:
+            return _fail(str(exc))
+    camera: CameraFile | None = None
+    if args.camera is not None:
+        try:
+            camera = load_camera(args.camera)
+        except CameraFileError as exc:
+            return _fail(str(exc))
+    out: Path | None = args.events_json
+    if out is not None:
+        if out.is_dir():
+            return _fail(f"{out}: is a folder (expected the path of the JSON file to write)")
+        if not out.parent.is_dir():
+            return _fail(f"{out}: its folder {out.parent} does not exist (expected an existing "
+                         "folder for the JSON file)")
+    clips_dir: Path | None = None if args.no_clips else args.clips_dir
+    if clips_dir is not None:
+        try:
+            clips_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return _fail(f"{clips_dir}: cannot create the clips folder ({exc.strerror or exc}); "
+                         "expected a folder to write evidence into")
+    try:
+        result = analyze_file(args.video, camera, clips_dir=clips_dir, start_time=start_time,
+                              progress=sys.stderr.isatty())
+    except SourceError as exc:
+        return _fail(str(exc))
+    except FallwatchError as exc:  # e.g. detector settings that do not fit this video
+        return _fail(f"{args.video}: {exc}")
+    doc = result.doc
+    if out is not None:
+        write_json_atomic(out, doc)
+    else:
+        sys.stdout.write(dumps(doc) + "\n")
+        sys.stdout.flush()
+    n = len(doc["events"])
+    if not result.complete:
+        log.warning("%s: incomplete: %s", args.video, doc["damage"]["message"])
+        print(f"fallwatch analyze: {args.video}: incomplete video, {n} events found in "
+              f"{result.frames} intact frames (exit 3)", file=sys.stderr)
+    else:
+        log.info("%s: %d events in %d frames", args.video, n, result.frames)
+    return result.exit_code

@@ -1,0 +1,314 @@
+"""``fallwatch eval DIR``: score the detector on labelled scenes (DESIGN.md's scoring rule).
+
+``fallwatch eval DIR [--json OUT.json] [--jobs N]`` analyses every ``NAME.mp4`` in DIR that
+has a ``NAME.truth.json`` (with ``NAME.yaml`` as its camera file when present, no clips),
+by the same code path as ``fallwatch analyze``, and scores the events:
+
+- an event matches an object when at least 3 of the event's trajectory points lie within
+  max(12 px, 4 x radius) of the object's position in the same frame, plus or minus one
+  frame (a point at ``t_s`` lies in frame ``round(t_s * fps)``);
+- matching is one-to-one, greedily by the number of such points;
+- recall = matched detectable objects / detectable objects (detectable: a track of at
+  least 8 rows with a radius of at least 1 px somewhere); an event matched to an object
+  that is not detectable counts neither for recall nor as a false alarm;
+- every unmatched event is a false alarm; false alarms per hour divide by the total
+  duration of all scenes; precision = matched events / all events;
+- floor accuracy over matched objects whose event has a floor: exact and within 1.
+
+Prints a table to standard output; ``--json`` writes every number. Exit status: 0 done;
+2 bad usage (no such folder, no labelled scene); 3 some scene could not be read completely
+(it is scored on what was read, or left out when unreadable, and the table says so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from detector.errors import FallwatchError
+from pipelines.analyze import analyze_file, write_json_atomic
+from pipelines.camera import load_camera
+
+log = logging.getLogger(__name__)
+
+__all__ = ["evaluate_scene", "find_scenes", "is_detectable", "score_scene", "summarize"]
+
+MIN_POINTS = 3
+MIN_DIST_PX = 12.0
+RADIUS_FACTOR = 4.0
+MIN_TRACK_ROWS = 8
+MIN_RADIUS_PX = 1.0
+
+
+def is_detectable(obj: dict[str, Any]) -> bool:
+    """An object is detectable when its track has >= 8 rows and a radius >= 1 px somewhere."""
+    track = obj.get("track") or []
+    return len(track) >= MIN_TRACK_ROWS and any(row[3] >= MIN_RADIUS_PX for row in track)
+
+
+def _close_points(event: dict[str, Any], rows: dict[int, tuple[float, float, float]],
+                  fps: float) -> int:
+    """Trajectory points of ``event`` within max(12, 4 r) of the object in frame f +- 1."""
+    count = 0
+    for t_s, x, y in event.get("trajectory") or []:
+        frame = round(t_s * fps)
+        for f in (frame, frame - 1, frame + 1):
+            row = rows.get(f)
+            if row is None:
+                continue
+            ox, oy, r = row
+            if math.hypot(x - ox, y - oy) <= max(MIN_DIST_PX, RADIUS_FACTOR * r):
+                count += 1
+                break
+    return count
+
+
+def score_scene(events: Sequence[dict[str, Any]], truth: dict[str, Any]) -> dict[str, Any]:
+    """Score one scene's events (the ``events`` list of analyze's JSON) against its truth.
+
+    Returns counts (``detectable``, ``matched``, ``events``, ``matched_events``,
+    ``false_alarms``, ``floor_n``, ``floor_exact``, ``floor_within1``), ``by_kind``
+    ({kind: {"detectable", "matched"}}), ``matches`` (event id, object index, points,
+    detectable, floors), ``false_alarm_ids``, ``duration_s``, ``lighting`` and
+    ``distractors`` (the kinds present, sorted).
+    """
+    fps = float(truth["fps"])
+    objects = truth.get("objects") or []
+    tracks = [{int(r[0]): (float(r[1]), float(r[2]), float(r[3])) for r in o.get("track") or []}
+              for o in objects]
+    detectable = [is_detectable(o) for o in objects]
+
+    pairs: list[tuple[int, int, int]] = []  # (points, event index, object index)
+    for ei, ev in enumerate(events):
+        for oi, rows in enumerate(tracks):
+            n = _close_points(ev, rows, fps)
+            if n >= MIN_POINTS:
+                pairs.append((n, ei, oi))
+    pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
+    event_to_obj: dict[int, int] = {}
+    obj_to_event: dict[int, int] = {}
+    matches: list[dict[str, Any]] = []
+    for n, ei, oi in pairs:
+        if ei in event_to_obj or oi in obj_to_event:
+            continue
+        event_to_obj[ei], obj_to_event[oi] = oi, ei
+        ev_floor = (events[ei].get("origin") or {}).get("floor")
+        matches.append({"event": events[ei].get("id"), "object": oi, "points": n,
+                        "kind": objects[oi].get("kind"), "detectable": detectable[oi],
+                        "floor": ev_floor, "true_floor": objects[oi].get("origin_floor")})
+
+    by_kind: dict[str, dict[str, int]] = defaultdict(lambda: {"detectable": 0, "matched": 0})
+    for oi, obj in enumerate(objects):
+        if detectable[oi]:
+            k = by_kind[str(obj.get("kind", "?"))]
+            k["detectable"] += 1
+            k["matched"] += oi in obj_to_event
+    floor_n = floor_exact = floor_within1 = 0
+    for m in matches:
+        if m["floor"] is None or m["true_floor"] is None:
+            continue
+        floor_n += 1
+        floor_exact += m["floor"] == m["true_floor"]
+        floor_within1 += abs(m["floor"] - m["true_floor"]) <= 1
+    false_alarm_ids = [ev.get("id") for ei, ev in enumerate(events) if ei not in event_to_obj]
+    frames = int(truth.get("frames") or 0)
+    return {
+        "objects": len(objects),
+        "detectable": sum(detectable),
+        "matched": sum(1 for oi in obj_to_event if detectable[oi]),
+        "events": len(events),
+        "matched_events": len(event_to_obj),
+        "false_alarms": len(false_alarm_ids),
+        "false_alarm_ids": false_alarm_ids,
+        "floor_n": floor_n,
+        "floor_exact": floor_exact,
+        "floor_within1": floor_within1,
+        "by_kind": dict(by_kind),
+        "matches": matches,
+        "duration_s": frames / fps if fps > 0 else 0.0,
+        "lighting": (truth.get("scene") or {}).get("lighting"),
+        "distractors": sorted({str(d.get("kind")) for d in truth.get("distractors") or []}),
+    }
+
+
+def find_scenes(folder: Path) -> list[Path]:
+    """Every ``NAME.mp4`` in ``folder`` that has a ``NAME.truth.json``, sorted by name."""
+    return sorted(p for p in folder.glob("*.mp4")
+                  if p.with_name(p.stem + ".truth.json").is_file())
+
+
+def evaluate_scene(video: Path) -> dict[str, Any]:
+    """Analyse one labelled scene (camera file ``NAME.yaml`` when present) and score it.
+
+    Returns the score with ``scene``, ``frames``, ``wall_s``, ``cpu_s``, ``complete``,
+    ``width``/``height``/``fps``; an unreadable scene gives ``{"scene", "error"}``.
+    """
+    name = video.stem
+    try:
+        truth = json.loads(video.with_name(name + ".truth.json").read_text(encoding="utf-8"))
+        cam_path = video.with_name(name + ".yaml")
+        camera = load_camera(cam_path) if cam_path.is_file() else None
+        result = analyze_file(video, camera)
+    except (FallwatchError, OSError, ValueError) as exc:
+        return {"scene": name, "error": str(exc)}
+    row = score_scene(result.doc["events"], truth)
+    row.update(scene=name, frames=result.frames, wall_s=result.wall_s, cpu_s=result.cpu_s,
+               complete=result.complete, width=result.doc["width"], height=result.doc["height"],
+               fps=result.doc["fps"])
+    if not result.complete:
+        row["damage"] = result.doc["damage"]["message"]
+    return row
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Totals over scored scenes: recall, precision, false alarms (per hour), floor
+    accuracy, detector frames per second (wall and CPU), per kind and per lighting."""
+    scored = [r for r in rows if "error" not in r]
+    t: dict[str, Any] = {k: sum(r[k] for r in scored) for k in (
+        "objects", "detectable", "matched", "events", "matched_events", "false_alarms",
+        "floor_n", "floor_exact", "floor_within1", "frames", "wall_s", "cpu_s", "duration_s")}
+    t["scenes"] = len(scored)
+    hours = t["duration_s"] / 3600.0
+    t["recall"] = _ratio(t["matched"], t["detectable"])
+    t["precision"] = _ratio(t["matched_events"], t["events"])
+    t["false_alarms_per_hour"] = _ratio(t["false_alarms"], hours)
+    t["floor_exact_rate"] = _ratio(t["floor_exact"], t["floor_n"])
+    t["floor_within1_rate"] = _ratio(t["floor_within1"], t["floor_n"])
+    t["fps_wall"] = _ratio(t["frames"], t["wall_s"])
+    t["fps_cpu"] = _ratio(t["frames"], t["cpu_s"])
+    kinds: dict[str, dict[str, Any]] = defaultdict(lambda: {"detectable": 0, "matched": 0})
+    for r in scored:
+        for kind, c in r["by_kind"].items():
+            kinds[kind]["detectable"] += c["detectable"]
+            kinds[kind]["matched"] += c["matched"]
+    for c in kinds.values():
+        c["recall"] = _ratio(c["matched"], c["detectable"])
+    t["by_kind"] = dict(sorted(kinds.items()))
+    light: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"scenes": 0, "detectable": 0, "matched": 0, "false_alarms": 0, "duration_s": 0.0})
+    for r in scored:
+        c = light[str(r["lighting"])]
+        c["scenes"] += 1
+        for k in ("detectable", "matched", "false_alarms", "duration_s"):
+            c[k] += r[k]
+    for c in light.values():
+        c["recall"] = _ratio(c["matched"], c["detectable"])
+        c["false_alarms_per_hour"] = _ratio(c["false_alarms"], c["duration_s"] / 3600.0)
+    t["by_lighting"] = dict(sorted(light.items()))
+    return t
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def _num(v: float | None, fmt: str = ".1f") -> str:
+    return "-" if v is None else format(v, fmt)
+
+
+def format_table(rows: Sequence[dict[str, Any]], totals: dict[str, Any]) -> str:
+    """A plain-text report: one line per scene, totals, per kind, per lighting."""
+    lines = []
+    head = (f"{'scene':<22} {'size':>9} {'fps':>4} {'frames':>6} {'light':<6} {'det':>3} "
+            f"{'hit':>3} {'events':>6} {'FA':>3} {'floor=':>6} {'±1':>3} {'det fps':>7}  "
+            "distractors")
+    lines.append(head)
+    lines.append("-" * len(head))
+    for r in rows:
+        if "error" in r:
+            lines.append(f"{r['scene']:<22} ERROR: {r['error']}")
+            continue
+        fa_kinds = ",".join(r["distractors"]) or "-"
+        flag = "" if r["complete"] else "  INCOMPLETE"
+        lines.append(
+            f"{r['scene']:<22} {r['width']:>4}x{r['height']:<4} {r['fps']:>4.0f} "
+            f"{r['frames']:>6} {r['lighting']!s:<6} {r['detectable']:>3} {r['matched']:>3} "
+            f"{r['events']:>6} {r['false_alarms']:>3} "
+            f"{r['floor_exact']:>3}/{r['floor_n']:<2} {r['floor_within1']:>3} "
+            f"{_num(_ratio(r['frames'], r['wall_s'])):>7}  {fa_kinds}{flag}")
+    t = totals
+    lines.append("-" * len(head))
+    lines.append(
+        f"TOTAL {t['scenes']} scenes, {t['duration_s'] / 60:.1f} min: "
+        f"recall {_pct(t['recall'])} ({t['matched']}/{t['detectable']}), "
+        f"precision {_pct(t['precision'])} ({t['matched_events']}/{t['events']}), "
+        f"false alarms {t['false_alarms']} ({_num(t['false_alarms_per_hour'])}/h), "
+        f"floor exact {_pct(t['floor_exact_rate'])} ±1 {_pct(t['floor_within1_rate'])} "
+        f"(n={t['floor_n']}), detector {_num(t['fps_wall'])} fps wall, "
+        f"{_num(t['fps_cpu'])} fps CPU")
+    lines.append("")
+    lines.append("recall by object kind:")
+    for kind, c in t["by_kind"].items():
+        lines.append(f"  {kind:<14} {_pct(c['recall']):>7} ({c['matched']}/{c['detectable']})")
+    lines.append("by lighting:")
+    for name, c in t["by_lighting"].items():
+        lines.append(f"  {name:<14} recall {_pct(c['recall']):>7} "
+                     f"({c['matched']}/{c['detectable']}), false alarms {c['false_alarms']} "
+                     f"({_num(c['false_alarms_per_hour'])}/h) in {c['scenes']} scenes")
+    fa_rows = [r for r in rows if "error" not in r and r["false_alarms"]]
+    if fa_rows:
+        lines.append("false alarms by scene (distractors present):")
+        for r in fa_rows:
+            lines.append(f"  {r['scene']:<22} {r['false_alarms']:>3}  "
+                         f"{', '.join(r['distractors']) or 'none'}")
+    return "\n".join(lines)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folder", type=Path, metavar="DIR",
+                   help="folder of labelled scenes: NAME.mp4, NAME.truth.json, NAME.yaml")
+    p.add_argument("--json", type=Path, metavar="OUT.json", help="write every number here")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="scenes analysed in parallel processes (default 1)")
+
+
+def run(args: argparse.Namespace) -> int:
+    folder: Path = args.folder
+    if not folder.is_dir():
+        print(f"fallwatch eval: error: {folder}: not a folder (expected a folder of labelled "
+              "scenes)", file=sys.stderr)
+        return 2
+    if args.jobs < 1:
+        print(f"fallwatch eval: error: --jobs must be at least 1, got {args.jobs}",
+              file=sys.stderr)
+        return 2
+    if args.json is not None and not args.json.parent.is_dir():
+        print(f"fallwatch eval: error: {args.json}: its folder does not exist", file=sys.stderr)
+        return 2
+    scenes = find_scenes(folder)
+    if not scenes:
+        print(f"fallwatch eval: error: {folder}: no labelled scene (expected NAME.mp4 with "
+              "NAME.truth.json)", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    if args.jobs > 1:
+        with ProcessPoolExecutor(min(args.jobs, len(scenes))) as pool:
+            rows = list(pool.map(evaluate_scene, scenes))
+    else:
+        rows = [evaluate_scene(s) for s in scenes]
+    elapsed = time.perf_counter() - t0
+    totals = summarize(rows)
+    totals["elapsed_s"] = elapsed
+    totals["jobs"] = args.jobs
+    sys.stdout.write(format_table(rows, totals) + "\n")
+    if args.json is not None:
+        write_json_atomic(args.json, {"folder": str(folder), "totals": totals, "scenes": rows})
+    bad = [r["scene"] for r in rows if "error" in r or not r["complete"]]
+    if bad:
+        print(f"fallwatch eval: {len(bad)} scenes unreadable or incomplete: {', '.join(bad)}",
+              file=sys.stderr)
+        return 3
+    return 0

@@ -20,7 +20,8 @@ Packets are kept as bytes with their own timestamps, and written back unchanged:
 video packets of a clip are byte-identical to the source's. The container is chosen so
 that the bytes need no conversion: MPEG-TS in ``.ts`` (its H.264/HEVC is Annex B, which
 MP4 and Matroska would rewrite to length-prefixed form), otherwise MP4 when MP4 can carry
-the codec, else Matroska (``.mkv``; Cinepak, say).
+the codec, else Matroska (``.mkv``), else QuickTime (``.mov``: Cinepak, which FFmpeg's
+Matroska muxer refuses), else AVI.
 """
 
 from __future__ import annotations
@@ -209,26 +210,29 @@ class ClipCollector:
 
 def clip_suffix(format_name: str, codec_name: str) -> str:
     """The file suffix of the original clip for a source container/codec: ``.ts`` for
-    MPEG-TS, ``.mp4`` when MP4 can carry the codec, else ``.mkv``."""
+    MPEG-TS; otherwise the first of MP4, Matroska, QuickTime, AVI whose FFmpeg muxer
+    accepts the codec (Cinepak: ``.mov``, which Matroska's muxer refuses); ``.mkv`` when
+    none says so (writing will then report the refusal)."""
     if format_name == _TS_FORMAT:
         return ".ts"
-    if codec_name in _mp4_codecs():
-        return ".mp4"
+    for suffix, fmt in _FORMATS.items():
+        if fmt != _TS_FORMAT and codec_name in _muxer_codecs(fmt):
+            return suffix
     return ".mkv"
 
 
-_MP4_CODECS: frozenset[str] | None = None
+_MUXER_CODECS: dict[str, frozenset[str]] = {}
 
 
-def _mp4_codecs() -> frozenset[str]:
-    global _MP4_CODECS
-    if _MP4_CODECS is None:
-        with av.open(os.devnull, "w", format="mp4") as probe:
-            _MP4_CODECS = frozenset(probe.supported_codecs)
-    return _MP4_CODECS
+def _muxer_codecs(fmt: str) -> frozenset[str]:
+    codecs = _MUXER_CODECS.get(fmt)
+    if codecs is None:
+        with av.open(os.devnull, "w", format=fmt) as probe:
+            codecs = _MUXER_CODECS[fmt] = frozenset(probe.supported_codecs)
+    return codecs
 
 
-_FORMATS = {".mp4": "mp4", ".mkv": "matroska", ".ts": "mpegts"}
+_FORMATS = {".mp4": "mp4", ".mkv": "matroska", ".mov": "mov", ".avi": "avi", ".ts": "mpegts"}
 
 
 def write_original_clip(
@@ -239,7 +243,8 @@ def write_original_clip(
     metadata: dict[str, str] | None = None,
     fps: float = 25.0,
 ) -> Path:
-    """Write ``packets`` into ``path`` (``.mp4``, ``.mkv`` or ``.ts``) without re-encoding.
+    """Write ``packets`` into ``path`` (``.mp4``, ``.mkv``, ``.mov``, ``.avi`` or ``.ts``)
+    without re-encoding.
 
     ``template`` is the source's video stream (codec parameters, time base). The file is
     written under ``path`` + ``.part`` and renamed when complete, so a clip that exists is
@@ -250,7 +255,7 @@ def write_original_clip(
         raise EvidenceError(f"{path}: no packets to write (expected at least one keyframe)")
     fmt = _FORMATS.get(path.suffix)
     if fmt is None:
-        raise EvidenceError(f"{path}: unsupported clip suffix (expected .mp4, .mkv or .ts)")
+        raise EvidenceError(f"{path}: unsupported clip suffix (expected {', '.join(_FORMATS)})")
     part = path.with_name(path.name + ".part")
     time_base = template.time_base or Fraction(1, 90_000)
     try:

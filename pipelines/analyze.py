@@ -6,7 +6,8 @@
 The JSON (public contract, see DESIGN.md) goes to OUT.json, written atomically, or to
 standard output (and nothing else goes there: logs and the progress bar use standard
 error). Exit status: 0 done; 2 bad usage or unreadable input (nothing analysed, no JSON);
-3 the video broke midway (the events found are written with ``"complete": false``).
+3 the video broke midway (the events found are written with ``"complete": false``);
+1 OUT.json could not be written after the analysis (the JSON goes to standard output).
 
 With ``--clips-dir DIR`` each event gets a folder
 ``DIR/{camera}_{UTC start YYYYMMDDTHHMMSS.mmmZ}_{short id}/`` holding ``original.mp4``
@@ -213,18 +214,19 @@ class _Evidence:
             self._write(Path(key), packets, self.pending.pop(key))
 
     def _write(self, clip: Path, packets: list[StoredPacket], doc: dict[str, Any]) -> None:
-        clip.parent.mkdir(parents=True, exist_ok=True)
-        first, last = packets[0].t_s if packets else 0.0, packets[-1].t_s if packets else 0.0
         offset = self.ring.offset_s or 0.0
-        meta = {"creation_time": format_utc(self.start_utc + timedelta(seconds=first - offset)),
+        shown = sorted(p.t_s - offset for p in packets)  # presentation times, Frame.t_s clock
+        first = shown[0] if shown else 0.0
+        meta = {"creation_time": format_utc(self.start_utc + timedelta(seconds=first)),
                 "comment": f"fallwatch original clip of event {doc['id']} ({self.camera_id})"}
         try:
+            clip.parent.mkdir(parents=True, exist_ok=True)
             write_original_clip(packets, self.template, clip, metadata=meta, fps=self.fps)
-            doc["clip_span_s"] = [round(first - offset, 3), round(last - offset, 3)]
-        except (EvidenceError, OSError) as exc:
-            log.error("%s", exc)
+            doc["clip_span_s"] = [round(first, 3), round(shown[-1], 3)]
+            write_json_atomic(clip.parent / "event.json", doc)
+        except (EvidenceError, OSError) as exc:  # keep analysing; the event keeps clip null
+            log.error("event %s: no evidence written: %s", doc["id"], exc)
             doc["clip"] = None
-        write_json_atomic(clip.parent / "event.json", doc)
 
 
 def analyze_file(
@@ -382,6 +384,9 @@ def run(args: argparse.Namespace) -> int:
         if not out.parent.is_dir():
             return _fail(f"{out}: its folder {out.parent} does not exist (expected an existing "
                          "folder for the JSON file)")
+        if not os.access(out.parent, os.W_OK):
+            return _fail(f"{out}: its folder {out.parent} is not writable (expected a folder "
+                         "the JSON file can be written into)")
     clips_dir: Path | None = None if args.no_clips else args.clips_dir
     if clips_dir is not None:
         try:
@@ -398,7 +403,13 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"{args.video}: {exc}")
     doc = result.doc
     if out is not None:
-        write_json_atomic(out, doc)
+        try:
+            write_json_atomic(out, doc)
+        except OSError as exc:  # the analysis is done: do not lose it
+            print(f"fallwatch analyze: error: {out}: cannot write the JSON ({exc}); writing it "
+                  "to standard output instead", file=sys.stderr)
+            sys.stdout.write(dumps(doc) + "\n")
+            return 1
     else:
         sys.stdout.write(dumps(doc) + "\n")
         sys.stdout.flush()

@@ -46,7 +46,9 @@ class FacadeCalibration:
             raise CalibrationError(f"floor_height_m must be > 0, got {self.floor_height_m}")
         for name, pts in (("image_points", img), ("facade_points", wall)):
             if _degenerate(pts):
-                raise CalibrationError(f"facade {name} has three points on one line: {pts.tolist()}")
+                raise CalibrationError(
+                    f"facade {name} has three points on one line: {pts.tolist()}"
+                )
         to_wall = _estimate(img, wall)
         object.__setattr__(self, "image_points", img)
         object.__setattr__(self, "facade_points", wall)

@@ -196,6 +196,19 @@ class DetectorConfig(BaseModel):
     min_points: int = Field(
         default=6, ge=3, le=200, description="Fewest detections in a judged track."
     )
+    min_hit_ratio: float = Field(
+        default=0.6,
+        ge=0.0,
+        le=1.0,
+        description="A judged track is detected in at least this share of the frames it spans; "
+        "noise specks linked across gaps fail.",
+    )
+    min_points_tiny: int = Field(
+        default=12,
+        ge=3,
+        le=500,
+        description="Fewest detections of a track whose blobs are at most 2 work px.",
+    )
     min_duration_s: float = Field(
         default=0.2, ge=0.0, le=10.0, description="Shortest judged track."
     )
@@ -285,6 +298,33 @@ class DetectorConfig(BaseModel):
         le=1.0,
         description="Largest climb after the top of the track, as a share of the total fall "
         "(things that go down and come back up are not falling).",
+    )
+    wall_offset_m: float = Field(
+        default=-0.6,
+        ge=-5.0,
+        le=0.0,
+        description="3-D fit: expected distance of a released object in front of the wall, "
+        "metres (negative: towards the camera).",
+    )
+    wall_sigma_m: float = Field(
+        default=1.0,
+        gt=0.05,
+        le=20.0,
+        description="3-D fit: how far from wall_offset_m an object is plausibly released, m.",
+    )
+    max_wall_distance_m: float = Field(
+        default=5.0,
+        ge=0.5,
+        le=50.0,
+        description="3-D fit: a release placed further than this out from the wall is not "
+        "believed; the wall-plane estimate stands.",
+    )
+    max_fit_rms_px: float = Field(
+        default=2.0,
+        gt=0.1,
+        le=50.0,
+        description="3-D fit: largest RMS reprojection error (input px, plus a quarter of the "
+        "blob size) of a track explained by a falling body.",
     )
     release_lookback_s: float = Field(
         default=1.0,

@@ -63,7 +63,7 @@ class Detector:
         self.width, self.height, self.fps = int(width), int(height), float(fps)
         self.size = work_size(self.width, self.height, cfg.downscale)
         w, h = self.size
-        self.geom = Geometry(float(cfg.downscale), w, h, calibration)
+        self.geom = Geometry.build(float(cfg.downscale), w, h, calibration, self.fps)
         g0 = cfg.gravity_prior_hps2 * h
         self.background = BackgroundModel(self.size, fps, cfg)
         self.tracker = Tracker(self.size, fps, cfg,

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detector.ballistic import CameraPose, Fall3D, camera_from_homography, fit_fall
 from detector.calibration import FacadeCalibration
 from detector.config import DetectorConfig
 from detector.tracking import Track
@@ -46,6 +47,18 @@ class Geometry:
     width: int
     height: int
     calibration: FacadeCalibration | None = None
+    pose: CameraPose | None = None
+    fps: float = 25.0
+
+    @classmethod
+    def build(cls, scale: float, width: int, height: int,
+              calibration: FacadeCalibration | None, fps: float = 25.0) -> Geometry:
+        """Geometry with the camera recovered from the calibration where possible."""
+        pose = None
+        if calibration is not None:
+            pose = camera_from_homography(np.linalg.inv(calibration.homography),
+                                          round(width * scale), round(height * scale))
+        return cls(scale, width, height, calibration, pose, fps)
 
     def to_input(self, v: np.ndarray) -> np.ndarray:
         """Working-pixel coordinates (any shape) to input-pixel coordinates."""
@@ -224,6 +237,14 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig) -> Verdict:
     if dur < cfg.min_duration_s:
         return Verdict(False, 0.0, f"lasts {dur:.2f} s < {cfg.min_duration_s}", none)
 
+    frames_spanned = dur * geom.fps + 1.0
+    if float(np.median(track.area)) <= 3.0 and n < cfg.min_hit_ratio * frames_spanned:
+        return Verdict(False, 0.0, f"seen in {n} of {frames_spanned:.0f} frames: noise linked up",
+                       none)
+    if float(np.median(track.area)) <= 2.0 and n < cfg.min_points_tiny:
+        return Verdict(False, 0.0, f"a speck of {np.median(track.area):.0f} px seen only {n} times",
+                       none)
+
     h = geom.height
     if max(float(np.ptp(track.y)), float(np.ptp(track.x))) < min(cfg.min_fall_hps, 0.02) * h:
         return Verdict(False, 0.0, "hardly moves", none)
@@ -350,9 +371,42 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig) -> Verdict:
                        f"(no release within {cfg.release_lookback_s} s)",
                        **common)  # type: ignore[arg-type]
 
+    if geom.pose is not None and cal is not None:
+        better = _release_3d(track, geom, cfg, inl, t, t0)
+        if better is not None:
+            t_rel = better[0] - t0
+            ox, oy, floor = better[1], better[2], better[3]
+
     s_acc = float(np.clip((tstat - cfg.min_accel_sigma) / (3.0 * cfg.min_accel_sigma), 0, 1))
     s_fit = float(np.clip(1.0 - rms / tol, 0, 1))
     s_len = float(np.clip(n / (3.0 * cfg.min_points), 0, 1))
     score = 0.5 + 0.5 * (0.5 * s_acc + 0.25 * s_fit + 0.25 * s_len)
     return Verdict(True, score, "", origin_t=t0 + t_rel, origin_x=float(ox), origin_y=float(oy),
                    floor=floor, **common)  # type: ignore[arg-type]
+
+
+def _release_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarray,
+                t: np.ndarray, t0: float) -> tuple[float, float, float, int] | None:
+    """Release point of an accepted fall from a ballistic 3-D fit (see
+    :mod:`detector.ballistic`): (t_s, x_px, y_px, floor), or None when the fit does not
+    explain the track well (the wall-plane estimate then stands).
+
+    The wall-plane mapping places an object released in front of the wall (a balcony, a
+    throw outwards) too high; the 3-D fit puts it at its distance.
+    """
+    assert geom.pose is not None and geom.calibration is not None
+    uv = np.stack([geom.to_input(track.x), geom.to_input(track.y)], axis=1)
+    sig_px = cfg.measurement_sigma * geom.scale
+    fit: Fall3D | None = fit_fall(t[inl], uv[inl], geom.pose, sigma_px=sig_px,
+                                  wall_offset_m=cfg.wall_offset_m, wall_sigma_m=cfg.wall_sigma_m,
+                                  lookback_s=cfg.release_lookback_s)
+    size_px = float(np.mean(np.sqrt(np.maximum(track.area, 1.0)))) * geom.scale
+    if fit is None or fit.rms_px > cfg.max_fit_rms_px + 0.25 * size_px:
+        return None
+    if not -cfg.max_wall_distance_m <= float(fit.release[1]) <= 1.0:
+        return None
+    ox, oy = geom.pose.project(fit.release[None, :])[0]
+    floor = int(geom.calibration.floor_of_height(float(fit.release[2])))
+    return t0 + float(t[inl][0] - t[0]) + fit.release_dt, float(ox), float(oy), floor
+
+

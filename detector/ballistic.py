@@ -1,0 +1,242 @@
+"""Falls in three dimensions: the camera recovered from the facade calibration, and a
+ballistic fit of a track's pixels.
+
+The facade homography fixes the camera: with square pixels and the principal point at
+the picture's centre, the two wall axes' images must be orthogonal and of equal length
+after removing the focal length, which gives the focal length, the rotation and the
+camera's position in wall coordinates (x along the wall, y out of it towards the
+camera's side being negative, z up).
+
+An object that falls is then a body under gravity with quadratic drag; its 3-D path
+(start position, start velocity, terminal speed) is fitted to the observed pixels.
+Gravity's known strength fixes the scale that a single camera lacks: an object thrown
+out towards the camera, or dropped from a balcony well in front of the wall, is placed
+at its true distance, and its release height -- hence its floor -- is not mistaken by
+the perspective that a flat wall-plane mapping suffers. A weak prior keeps the object
+near the facade when the track is too short to measure the scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import least_squares
+
+G = 9.81
+
+
+@dataclass(frozen=True)
+class CameraPose:
+    """Pinhole camera in wall coordinates.
+
+    Attributes:
+        K: (3, 3) intrinsics; R: (3, 3) world-to-camera rotation; C: (3,) camera centre
+        (metres; the wall is the plane y = 0, the camera at y < 0).
+    """
+
+    K: np.ndarray
+    R: np.ndarray
+    C: np.ndarray
+
+    def project(self, P: np.ndarray) -> np.ndarray:
+        """(N, 3) world points to (N, 2) pixels."""
+        pc = (P - self.C) @ self.R.T @ self.K.T
+        z = np.where(np.abs(pc[:, 2]) < 1e-9, 1e-9, pc[:, 2])
+        return pc[:, :2] / z[:, None]
+
+    def ray_to_plane(self, uv: np.ndarray, y_plane: float) -> np.ndarray:
+        """(N, 3) points where the rays through (N, 2) pixels meet the plane y = y_plane."""
+        h = np.column_stack([uv, np.ones(len(uv))])
+        d = (np.linalg.inv(self.K) @ h.T).T @ self.R  # world directions
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = (y_plane - self.C[1]) / d[:, 1]
+        return self.C + d * s[:, None]
+
+
+def camera_from_homography(wall_to_image: np.ndarray, width: int, height: int) -> CameraPose | None:
+    """Recover the camera from the (3, 3) homography taking wall ``[x, z, 1]`` to pixels.
+
+    Returns None when the homography is not that of a pinhole camera in front of the wall
+    (no positive focal length fits).
+    """
+    H = np.asarray(wall_to_image, dtype=np.float64)
+    H = H / np.linalg.norm(H[:, :2])
+    cx, cy = width / 2.0, height / 2.0
+    h1, h2 = H[:, 0], H[:, 1]
+    a1, b1 = h1[0] - cx * h1[2], h1[1] - cy * h1[2]
+    a2, b2 = h2[0] - cx * h2[2], h2[1] - cy * h2[2]
+    # unknown w = 1 / f^2: orthogonality and equal length of the two wall axes
+    A = np.array([a1 * a2 + b1 * b2, a1 * a1 + b1 * b1 - a2 * a2 - b2 * b2])
+    B = np.array([h1[2] * h2[2], h1[2] ** 2 - h2[2] ** 2])
+    if float(A @ A) < 1e-18:
+        return None
+    w = -float(A @ B) / float(A @ A)
+    if not w > 0:
+        return None
+    f = 1.0 / np.sqrt(w)
+    if not (0.1 * width < f < 20.0 * width):
+        return None
+    K = np.array([[f, 0.0, cx], [0.0, f, cy], [0.0, 0.0, 1.0]])
+    M = np.linalg.inv(K) @ H
+    lam = 2.0 / (np.linalg.norm(M[:, 0]) + np.linalg.norm(M[:, 1]))
+    r_x, r_z, t = lam * M[:, 0], lam * M[:, 1], lam * M[:, 2]
+    # the wall point seen at the picture's centre must lie in front of the camera
+    w = np.linalg.solve(H, np.array([cx, cy, 1.0]))
+    w = w[:2] / w[2]
+    if r_x[2] * w[0] + r_z[2] * w[1] + t[2] < 0:
+        r_x, r_z, t = -r_x, -r_z, -t
+    r_y = np.cross(r_z, r_x)
+    R0 = np.column_stack([r_x, r_y, r_z])
+    U, _, Vt = np.linalg.svd(R0)
+    R = U @ Vt
+    if np.linalg.det(R) < 0:
+        return None
+    C = -R.T @ t
+    return CameraPose(K, R, C)
+
+
+def _drop_distance(tau: np.ndarray, s0: float, vt: float) -> np.ndarray:
+    """Downward distance after ``tau`` s for a body with downward speed ``s0`` (m/s)."""
+    k = vt * vt / G
+    if s0 >= 0.0:
+        a = np.arctanh(min(s0 / vt, 0.999))
+        return k * (_logcosh(G * tau / vt + a) - _logcosh(a))
+    a = np.arctan(s0 / vt)  # rising: speed grows back to zero at tau_a
+    tau_a = -a * vt / G
+    rise = k * (np.log(np.cos(a)) - np.log(np.cos(np.clip(G * np.minimum(tau, tau_a) / vt + a,
+                                                           -1.5, 1.5))))
+    fall = k * _logcosh(G * np.maximum(tau - tau_a, 0.0) / vt)
+    return rise + fall
+
+
+def _logcosh(x: np.ndarray | float) -> np.ndarray:
+    x = np.abs(np.asarray(x, dtype=np.float64))
+    return x + np.log1p(np.exp(-2.0 * x)) - np.log(2.0)
+
+
+def positions(params: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """(n, 3) positions at ``tau`` s after the reference for params
+    ``[x0, y0, z0, vx0, vy0, vz0, log vt]``."""
+    x0, y0, z0, vx, vy, vz, lvt = params
+    vt = float(np.exp(lvt))
+    k = G / (vt * vt)
+    tau_c = np.maximum(tau, 0.0)
+    # horizontal speed decays with the drag of the whole speed, dominated by the fall:
+    # dv_h/dt = -k |v| v_h ~ -k (s + q) v_h  =>  v_h = v_h0 exp(-k D(t)) / (1 + k q0 t)
+    q = float(np.hypot(vx, vy))
+    grid = np.linspace(0.0, max(float(tau_c.max()), 1e-3), 160)
+    decay = np.exp(-k * _drop_distance(grid, -vz, vt)) / (1.0 + k * q * grid)
+    along = np.concatenate([[0.0], np.cumsum(0.5 * (decay[1:] + decay[:-1]) * np.diff(grid))])
+    a = np.interp(tau_c, grid, along)
+    a = np.where(tau >= 0, a, tau)
+    hx, hy = vx * a, vy * a
+    down = np.where(tau >= 0, _drop_distance(tau_c, -vz, vt), -vz * tau)
+    return np.column_stack([x0 + hx, y0 + hy, z0 - down])
+
+
+@dataclass(frozen=True)
+class Fall3D:
+    """A ballistic fit of one track.
+
+    Attributes:
+        params: ``[x0, y0, z0, vx0, vy0, vz0, log vt]`` at the first point's time.
+        rms_px: RMS reprojection error of the inliers (input pixels).
+        inliers: (n,) bool.
+        vt: terminal speed (m/s).
+        speed_start, speed_end: downward speed at the first and last point (m/s).
+        release_dt: release time relative to the first point (<= 0): when the downward
+            speed was zero (for a drop), or the first point for a throw upward.
+        release: (3,) release position (m).
+        fall_m: height lost over the track.
+        lookback_exceeded: the body would have had to be falling for longer than allowed
+            before it was first seen.
+    """
+
+    params: np.ndarray
+    rms_px: float
+    inliers: np.ndarray
+    vt: float
+    speed_start: float
+    speed_end: float
+    release_dt: float
+    release: np.ndarray
+    fall_m: float
+    lookback_exceeded: bool
+
+
+def fit_fall(
+    t: np.ndarray,
+    uv: np.ndarray,
+    cam: CameraPose,
+    *,
+    sigma_px: float,
+    wall_offset_m: float,
+    wall_sigma_m: float,
+    lookback_s: float,
+) -> Fall3D | None:
+    """Fit a falling body's 3-D path to (n,) times and (n, 2) input pixels.
+
+    Args:
+        sigma_px: the expected centroid noise (input px): robust loss scale.
+        wall_offset_m, wall_sigma_m: prior on the distance out from the wall at the first
+            point (metres, negative = in front of the wall).
+        lookback_s: the longest time before the first point that a release may lie.
+    """
+    n = t.shape[0]
+    if n < 5:
+        return None
+    tau = t - t[0]
+    p_init = cam.ray_to_plane(uv[:1], wall_offset_m)[0]
+    if not np.all(np.isfinite(p_init)):
+        return None
+    # prior: one sigma off the expected wall distance costs as much as one point's noise
+    wprior = sigma_px * np.sqrt(n) / wall_sigma_m
+
+    def resid(p: np.ndarray) -> np.ndarray:
+        P = positions(p, tau)
+        proj = cam.project(P)
+        r = (proj - uv).ravel()
+        return np.concatenate([r, [wprior * (p[1] - wall_offset_m)]])
+
+    best = None
+    for vt0 in (8.0, 30.0):
+        x0 = np.array([*p_init, 0.0, 0.0, -1.0, np.log(vt0)])
+        lo = [-np.inf, -60.0, -10.0, -30.0, -30.0, -40.0, np.log(0.5)]
+        hi = [np.inf, 5.0, 500.0, 30.0, 30.0, 15.0, np.log(90.0)]
+        try:
+            sol = least_squares(resid, x0, bounds=(lo, hi), loss="soft_l1",
+                                f_scale=2.0 * sigma_px, max_nfev=400, x_scale="jac")
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+        if best is None or sol.cost < best.cost:
+            best = sol
+    if best is None:
+        return None
+    p = best.x
+    P = positions(p, tau)
+    err = np.linalg.norm(cam.project(P) - uv, axis=1)
+    scale = max(1.4826 * float(np.median(err)), sigma_px)
+    inl = err <= 3.0 * scale
+    rms = float(np.sqrt(np.mean(err[inl] ** 2))) if inl.any() else float("inf")
+    vt = float(np.exp(p[6]))
+    s0 = -float(p[5])
+    # downward speed at the end, numerically
+    te = tau[-1]
+    dz = positions(p, np.array([te - 0.02, te]))[:, 2]
+    s_end = float((dz[0] - dz[1]) / 0.02)
+    exceeded = False
+    if s0 > 0:
+        rel_dt = -vt / G * float(np.arctanh(min(s0 / vt, 0.999)))
+        if rel_dt < -lookback_s:
+            exceeded = True
+            rel_dt = -lookback_s
+        drop = float(_drop_distance(np.array([-rel_dt]), 0.0, vt)[0])
+        back = np.array([p[3], p[4]]) * rel_dt  # straight back along the start velocity
+        release = np.array([p[0] + back[0], p[1] + back[1], p[2] + drop])
+    else:
+        rel_dt = 0.0
+        release = np.array(p[:3], dtype=np.float64)
+    return Fall3D(params=p, rms_px=rms, inliers=inl, vt=vt, speed_start=s0, speed_end=s_end,
+                  release_dt=rel_dt, release=release, fall_m=float(P[0, 2] - P[:, 2].min()),
+                  lookback_exceeded=exceeded)

@@ -1,0 +1,63 @@
+"""The camera recovered from a facade calibration, and 3-D fits of falls seen by it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detector.ballistic import camera_from_homography, fit_fall
+from pipelines.synth.camera_model import PinholeCamera
+from pipelines.synth.physics import integrate_fall
+
+CAMERAS = [
+    PinholeCamera((12.0, -20.0, 1.5), 0.0, 48.0, 0.0, 70.0, 1920, 1080),
+    PinholeCamera((30.0, -11.0, 4.0), 9.0, 62.0, 1.5, 90.0, 1280, 720),
+    PinholeCamera((5.0, -28.0, 0.8), -11.0, 35.0, -1.0, 58.0, 3840, 2160),
+]
+
+
+@pytest.mark.parametrize("cam", CAMERAS)
+def test_camera_is_recovered_from_the_wall_homography(cam: PinholeCamera) -> None:
+    pose = camera_from_homography(cam.wall_to_image_homography(), cam.width, cam.height)
+    assert pose is not None
+    assert pose.K[0, 0] == pytest.approx(cam.focal_px, rel=1e-6)
+    np.testing.assert_allclose(pose.C, cam.C, atol=1e-6)
+    pts = np.array([[3.0, -1.5, 40.0], [20.0, -0.2, 12.0]])
+    np.testing.assert_allclose(pose.project(pts), cam.project(pts)[0], atol=1e-6)
+
+
+def test_a_homography_no_camera_makes_is_refused() -> None:
+    assert camera_from_homography(np.diag([1.0, -1.0, 1.0]), 1920, 1080) is None
+
+
+@pytest.mark.parametrize("y0, v0, tol", [(-0.3, (0.0, 0.0, 0.0), 0), (-1.2, (0.3, -2.0, 0.5), 1)])
+def test_fall_fit_finds_the_release_floor(y0: float, v0: tuple[float, ...], tol: int) -> None:
+    """A drop from a window is placed on its storey; a throw outwards from a balcony,
+    whose distance from the wall the prior only guesses, within one storey."""
+    cam = CAMERAS[0]
+    pose = camera_from_homography(cam.wall_to_image_homography(), cam.width, cam.height)
+    assert pose is not None
+    fh = 3.0
+    p0 = np.array([14.0, y0, 12 * fh + 1.3])  # released on the 13th floor
+    t = np.arange(0, 2.4, 0.04)
+    P, _ = integrate_fall(p0, np.array(v0), 25.0, t)
+    uv = cam.project(P)[0] + np.random.default_rng(0).normal(0, 0.5, (t.size, 2))
+    seen = slice(4, None)  # first detected 0.16 s after release
+    fit = fit_fall(t[seen], uv[seen], pose, sigma_px=0.7, wall_offset_m=-0.6, wall_sigma_m=1.0,
+                   lookback_s=1.0)
+    assert fit is not None
+    assert fit.rms_px < 1.5
+    assert abs(int(fit.release[2] // fh) + 1 - 13) <= tol
+    assert fit.speed_end > fit.speed_start + 5.0
+
+
+def test_constant_velocity_glide_is_not_a_good_fall() -> None:
+    cam = CAMERAS[0]
+    pose = camera_from_homography(cam.wall_to_image_homography(), cam.width, cam.height)
+    assert pose is not None
+    t = np.arange(0, 2.0, 0.04)
+    P = np.array([5.0, -3.0, 40.0]) + t[:, None] * np.array([4.0, 0.5, -3.0])
+    uv = cam.project(P)[0]
+    fit = fit_fall(t, uv, pose, sigma_px=0.7, wall_offset_m=-0.6, wall_sigma_m=1.0, lookback_s=1.0)
+    assert fit is not None
+    assert fit.lookback_exceeded or fit.speed_end - max(fit.speed_start, 0) < 1.5 or fit.rms_px > 2

@@ -82,9 +82,9 @@ def camera_from_homography(wall_to_image: np.ndarray, width: int, height: int) -
     lam = 2.0 / (np.linalg.norm(M[:, 0]) + np.linalg.norm(M[:, 1]))
     r_x, r_z, t = lam * M[:, 0], lam * M[:, 1], lam * M[:, 2]
     # the wall point seen at the picture's centre must lie in front of the camera
-    w = np.linalg.solve(H, np.array([cx, cy, 1.0]))
-    w = w[:2] / w[2]
-    if r_x[2] * w[0] + r_z[2] * w[1] + t[2] < 0:
+    centre = np.linalg.solve(H, np.array([cx, cy, 1.0]))
+    wx, wz = centre[0] / centre[2], centre[1] / centre[2]
+    if r_x[2] * wx + r_z[2] * wz + t[2] < 0:
         r_x, r_z, t = -r_x, -r_z, -t
     r_y = np.cross(r_z, r_x)
     R0 = np.column_stack([r_x, r_y, r_z])

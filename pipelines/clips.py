@@ -132,6 +132,9 @@ class PacketRing:
             if nxt is not None:
                 for _ in range(nxt):
                     packets.popleft()
+            else:  # no keyframe at all so far: keep no more than keep_s of them
+                while len(packets) > 1 and packets[0].decode_t_s < cutoff:
+                    packets.popleft()
 
     def align(self, frame_pts: int | None, frame_t_s: float) -> None:
         """Tie stream time to the ``Frame.t_s`` clock, from the first decoded frame."""

@@ -76,7 +76,9 @@ def _describe(err: ValidationError) -> str:
 def parse_camera(data: Any, origin: str) -> CameraFile:
     """Validate a camera mapping; ``origin`` names it in errors (a path, say)."""
     if not isinstance(data, dict):
-        raise CameraFileError(f"{origin}: expected a mapping of camera keys, got {type(data).__name__}")
+        raise CameraFileError(
+            f"{origin}: expected a mapping of camera keys, got {type(data).__name__}"
+        )
     try:
         cam = CameraFile.model_validate(data)
     except ValidationError as e:

@@ -60,7 +60,8 @@ class PinholeCamera:
         safe = np.where(np.abs(depth) < 1e-9, 1e-9, depth)
         f = self.focal_px
         uv = np.stack(
-            [f * pc[:, 0] / safe + self.width / 2.0, f * pc[:, 1] / safe + self.height / 2.0], axis=1
+            [f * pc[:, 0] / safe + self.width / 2.0, f * pc[:, 1] / safe + self.height / 2.0],
+            axis=1,
         )
         return uv, depth
 
@@ -70,9 +71,7 @@ class PinholeCamera:
         x = (np.asarray(u, dtype=np.float64) - self.width / 2.0) / f
         y = (np.asarray(v, dtype=np.float64) - self.height / 2.0) / f
         R = self.R
-        return (
-            x[..., None] * R[0] + y[..., None] * R[1] + np.ones_like(x)[..., None] * R[2]
-        )
+        return x[..., None] * R[0] + y[..., None] * R[1] + np.ones_like(x)[..., None] * R[2]
 
     def wall_to_image_homography(self) -> np.ndarray:
         """(3, 3) homography taking wall points ``[x, z, 1]`` (plane y = 0) to pixels."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -32,29 +33,49 @@ def scene_tile(video: Path, tile_w: int = 640) -> np.ndarray:
     out = cv2.resize(img, (tile_w, int(img.shape[0] * s)), interpolation=cv2.INTER_AREA)
     for o in truth["objects"]:
         pts = [(r[1] * s, r[2] * s) for r in o["track"] if r[0] <= idx]
-        for (x0, y0), (x1, y1) in zip(pts, pts[1:], strict=False):
+        for (x0, y0), (x1, y1) in itertools.pairwise(pts):
             cv2.line(out, (int(x0), int(y0)), (int(x1), int(y1)), (0, 255, 255), 1, cv2.LINE_AA)
         now = [r for r in o["track"] if r[0] == idx]
         if now:
             x, y, r = now[0][1] * s, now[0][2] * s, now[0][3] * s
             cv2.circle(out, (int(x), int(y)), int(max(6, 3 * r)), (0, 0, 255), 1, cv2.LINE_AA)
-            cv2.putText(out, f"{o['kind']} fl{o['origin_floor']}", (int(x) + 8, int(y)),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 255), 1, cv2.LINE_AA)
+            cv2.putText(
+                out,
+                f"{o['kind']} fl{o['origin_floor']}",
+                (int(x) + 8, int(y)),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.4,
+                (0, 0, 255),
+                1,
+                cv2.LINE_AA,
+            )
     sc = truth.get("scene", {})
     kinds = sorted({d["kind"] for d in truth["distractors"]})
     label = f"{video.stem} {sc.get('resolution', '')} {sc.get('lighting', '')} frame {idx}"
     label2 = ", ".join(kinds)[:90] or "no distractors"
     for k, text in enumerate((label, label2)):
-        cv2.putText(out, text, (6, 16 + 16 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(out, text, (6, 16 + 16 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1,
-                    cv2.LINE_AA)
+        cv2.putText(
+            out, text, (6, 16 + 16 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3, cv2.LINE_AA
+        )
+        cv2.putText(
+            out,
+            text,
+            (6, 16 + 16 * k),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.45,
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
+        )
     return out
 
 
 def contact_sheet(videos: list[Path], out: Path, cols: int = 3, tile_w: int = 640) -> None:
     tiles = [scene_tile(v, tile_w) for v in videos]
     th = max(t.shape[0] for t in tiles)
-    tiles = [cv2.copyMakeBorder(t, 0, th - t.shape[0] + 4, 0, 4, cv2.BORDER_CONSTANT) for t in tiles]
+    tiles = [
+        cv2.copyMakeBorder(t, 0, th - t.shape[0] + 4, 0, 4, cv2.BORDER_CONSTANT) for t in tiles
+    ]
     while len(tiles) % cols:
         tiles.append(np.zeros_like(tiles[0]))
     rows = [np.hstack(tiles[i : i + cols]) for i in range(0, len(tiles), cols)]

@@ -143,20 +143,34 @@ def make_tree(rng: np.random.Generator, width: int, height: int) -> Tree:
         ex = cx + rng.normal(0, r * 0.5)
         ey = top + rng.uniform(0.2, 1.0) * r
         ax = rng.uniform(0.3, 0.6) * r
-        cv2.ellipse(mask, (int(ex), int(ey)), (int(ax), int(ax * rng.uniform(0.6, 1.0))),
-                    float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
+        cv2.ellipse(
+            mask,
+            (int(ex), int(ey)),
+            (int(ax), int(ax * rng.uniform(0.6, 1.0))),
+            float(rng.uniform(0, 180)),
+            0,
+            360,
+            1.0,
+            -1,
+        )
     size = 256
     n = _noise_texture(rng, size, octaves=5)
-    tex = cv2.resize(np.tile(n, (max(1, height // size + 1), max(1, width // size + 1))),
-                     None, fx=s * 2, fy=s * 2)[:height, :width]
+    tex = cv2.resize(
+        np.tile(n, (max(1, height // size + 1), max(1, width // size + 1))),
+        None,
+        fx=s * 2,
+        fy=s * 2,
+    )[:height, :width]
     if tex.shape != (height, width):
         tex = cv2.resize(tex, (width, height))
     soft = cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.15 * r))
     foliage = ((soft > 0.45 - 0.25 * tex) & (soft > 0.12)).astype(np.float32)
     trunk = np.zeros_like(mask)
     tw = max(4, int(0.02 * width))
-    pts = np.array([[cx - tw, height], [cx + tw, height], [cx + tw * 0.4, top + r], [cx - tw * 0.4, top + r]],
-                   np.int32)
+    pts = np.array(
+        [[cx - tw, height], [cx + tw, height], [cx + tw * 0.4, top + r], [cx - tw * 0.4, top + r]],
+        np.int32,
+    )
     cv2.fillPoly(trunk, [pts], 1.0)
     alpha = np.clip(foliage + trunk, 0, 1)
     alpha = cv2.GaussianBlur(alpha, (0, 0), 0.7)
@@ -167,8 +181,14 @@ def make_tree(rng: np.random.Generator, width: int, height: int) -> Tree:
     bgr = np.where(trunk[..., None] > 0.5, bark, bgr).astype(np.float32)
     ir = np.where(trunk > 0.5, 0.35, 0.75 + 0.15 * tex).astype(np.float32)
     ys, xs = np.nonzero(alpha > 0.01)
-    bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) if xs.size else (0, 0, 0, 0)
-    return Tree(alpha, bgr, ir, bbox, float(rng.uniform(0.5, 3.0) * s), float(rng.uniform(0.2, 0.8)))
+    bbox = (
+        (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        if xs.size
+        else (0, 0, 0, 0)
+    )
+    return Tree(
+        alpha, bgr, ir, bbox, float(rng.uniform(0.5, 3.0) * s), float(rng.uniform(0.2, 0.8))
+    )
 
 
 class FacadeRenderer:
@@ -206,13 +226,21 @@ class FacadeRenderer:
                 t_ground = np.where(d[..., 2] < -1e-6, -C[2] / d[..., 2], np.inf)
             xw = C[0] + t_wall * d[..., 0]
             zw = C[2] + t_wall * d[..., 2]
-            on_wall = np.isfinite(t_wall) & (xw >= 0) & (xw <= building.width_m) & (zw >= 0) & (
-                zw <= building.height_m) & (t_wall < t_ground)
+            on_wall = (
+                np.isfinite(t_wall)
+                & (xw >= 0)
+                & (xw <= building.width_m)
+                & (zw >= 0)
+                & (zw <= building.height_m)
+                & (t_wall < t_ground)
+            )
             kind = np.where(on_wall, 1, np.where(np.isfinite(t_ground), 2, 0)).astype(np.uint8)
             self.kind[r0:r1] = kind
             self.x[r0:r1] = np.where(on_wall, xw, C[0] + t_ground * d[..., 0])
             self.z[r0:r1] = np.where(on_wall, zw, C[1] + t_ground * d[..., 1])
-            self.dist[r0:r1] = np.where(on_wall, t_wall, np.where(np.isfinite(t_ground), t_ground, 1e4))
+            self.dist[r0:r1] = np.where(
+                on_wall, t_wall, np.where(np.isfinite(t_ground), t_ground, 1e4)
+            )
             self.elev[r0:r1] = d[..., 2]
             with np.errstate(divide="ignore", invalid="ignore"):
                 k = np.where(d[..., 2] > 0.02, 800.0 / np.maximum(d[..., 2], 0.02), 4e4)
@@ -233,14 +261,23 @@ class FacadeRenderer:
         my = np.zeros(rows * cols, np.float32)
         mx[:n] = np.mod(np.ravel(a), w)
         my[:n] = np.mod(np.ravel(b), h)
-        out = cv2.remap(tex, mx.reshape(rows, cols), my.reshape(rows, cols), cv2.INTER_LINEAR,
-                        borderMode=cv2.BORDER_WRAP)
-        return out.reshape((rows * cols,) + tex.shape[2:])[:n].reshape(shape + tex.shape[2:])
+        out = cv2.remap(
+            tex,
+            mx.reshape(rows, cols),
+            my.reshape(rows, cols),
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_WRAP,
+        )
+        return out.reshape((rows * cols, *tex.shape[2:]))[:n].reshape(shape + tex.shape[2:])
 
-    def shade_wall(self, x: np.ndarray, z: np.ndarray, night: bool,
-                   lit_override: dict[tuple[int, int], bool] | None = None,
-                   curtain_override: dict[tuple[int, int], float] | None = None,
-                   ) -> tuple[np.ndarray, np.ndarray]:
+    def shade_wall(
+        self,
+        x: np.ndarray,
+        z: np.ndarray,
+        night: bool,
+        lit_override: dict[tuple[int, int], bool] | None = None,
+        curtain_override: dict[tuple[int, int], float] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Colour of wall points (x, z) before lighting.
 
         Returns (colour (..., 3) float32, emissive (...) bool): the caller scales the
@@ -259,32 +296,42 @@ class FacadeRenderer:
             col = self._sample(photo, x / tw * pw, (1.0 - np.mod(z, th) / th) * ph)
             return col.astype(np.float32), np.zeros(x.shape, bool)
         noise = self._sample(self.wall_noise, x * 40.0, z * 40.0)
-        col = np.empty(x.shape + (3,), np.float32)
+        col = np.empty((*x.shape, 3), np.float32)
         col[:] = b.wall_bgr
         col *= (1.0 + 0.05 * noise)[..., None]
         slab = zf < 0.22
         col[slab] *= 0.85
         wx0 = (bay - b.window_w_m) / 2
-        in_win = (b.has_window[fi, ci] & (xb > wx0) & (xb < wx0 + b.window_w_m)
-                  & (zf > b.sill_m) & (zf < b.sill_m + b.window_h_m))
+        in_win = (
+            b.has_window[fi, ci]
+            & (xb > wx0)
+            & (xb < wx0 + b.window_w_m)
+            & (zf > b.sill_m)
+            & (zf < b.sill_m + b.window_h_m)
+        )
         frame_t = 0.07
-        in_glass = in_win & (xb > wx0 + frame_t) & (xb < wx0 + b.window_w_m - frame_t) & (
-            zf > b.sill_m + frame_t) & (zf < b.sill_m + b.window_h_m - frame_t)
+        in_glass = (
+            in_win
+            & (xb > wx0 + frame_t)
+            & (xb < wx0 + b.window_w_m - frame_t)
+            & (zf > b.sill_m + frame_t)
+            & (zf < b.sill_m + b.window_h_m - frame_t)
+        )
         mullion = in_glass & (np.abs(xb - bay / 2) < frame_t / 2)
         col[in_win] = b.frame_bgr
-        lit = b.lit[fi, ci]
-        curtain = b.curtain[fi, ci]
+        lit: np.ndarray = b.lit[fi, ci]
+        curtain: np.ndarray = b.curtain[fi, ci]
         if lit_override:
             for (f, c), v in lit_override.items():
                 lit = np.where((fi == f) & (ci == c), v, lit)
         if curtain_override:
-            for (f, c), v in curtain_override.items():
-                curtain = np.where((fi == f) & (ci == c), v, curtain)
+            for (f, c), frac in curtain_override.items():
+                curtain = np.where((fi == f) & (ci == c), frac, curtain)
         rel = (xb - wx0 - frame_t) / max(b.window_w_m - 2 * frame_t, 1e-3)
         curtained = in_glass & (rel < curtain)
         glass = np.empty_like(col)
         glass[:] = b.glass_bgr
-        glass *= (0.8 + 0.2 * self._sample(self.cloud_noise, x * 5, z * 5)[..., None] * 0.5 + 0.2)
+        glass *= 0.8 + 0.2 * self._sample(self.cloud_noise, x * 5, z * 5)[..., None] * 0.5 + 0.2
         if night:
             glass = np.where(lit[..., None], b.lit_bgr[fi, ci], glass * 0.3)
             curtain_col = np.where(lit[..., None], b.lit_bgr[fi, ci] * 0.7, b.frame_bgr * 0.1)
@@ -306,24 +353,32 @@ class FacadeRenderer:
         emissive = (in_glass & ~mullion & lit & ~bars) if night else np.zeros(x.shape, bool)
         return col, emissive
 
-    def render(self, lighting: Lighting, rows: slice | None = None, cols: slice | None = None,
-               **shade_kw: dict) -> np.ndarray:
+    def render(
+        self,
+        lighting: Lighting,
+        rows: slice | None = None,
+        cols: slice | None = None,
+        lit_override: dict[tuple[int, int], bool] | None = None,
+        curtain_override: dict[tuple[int, int], float] | None = None,
+    ) -> np.ndarray:
         """Shade the picture (or a window of it) under ``lighting``: (h, w, 3) float32 in [0, 1]."""
         rows = rows or slice(0, self.camera.height)
         cols = cols or slice(0, self.camera.width)
         kind = self.kind[rows, cols]
         x, z = self.x[rows, cols], self.z[rows, cols]
-        out = np.zeros(kind.shape + (3,), np.float32)
+        out = np.zeros((*kind.shape, 3), np.float32)
         night = lighting.mode in ("night", "ir")
         wall = kind == 1
         if wall.any():
-            col, emissive = self.shade_wall(x[wall], z[wall], night, **shade_kw)  # type: ignore[arg-type]
+            col, emissive = self.shade_wall(x[wall], z[wall], night, lit_override, curtain_override)
             if lighting.mode == "ir":
                 # infrared: grey reflectance lit by the camera's illuminator, falling off
                 # with the square of the distance; dark glass stays dark
                 lum = col @ np.array([0.3, 0.5, 0.2], np.float32)
                 d = self.dist[rows, cols][wall]
-                lum = (lum * 0.6 + 0.15) * np.minimum(1.2, lighting.ir_power / np.maximum(d, 1.0) ** 2)
+                lum = (lum * 0.6 + 0.15) * np.minimum(
+                    1.2, lighting.ir_power / np.maximum(d, 1.0) ** 2
+                )
                 col = np.repeat(lum[:, None], 3, axis=1)
             elif lighting.mode == "night":
                 height_fall = np.clip(1.0 - z[wall] / 60.0, 0.15, 1.0)
@@ -336,8 +391,11 @@ class FacadeRenderer:
         if sky.any():
             e = np.clip(self.elev[rows, cols][sky], 0, 1)[:, None]
             base = lighting.sky_horizon * (1 - e) + lighting.sky_top * e
-            clouds = self._sample(self.cloud_noise, self.skyx[rows, cols][sky] / 20.0,
-                                  self.skyy[rows, cols][sky] / 20.0)
+            clouds = self._sample(
+                self.cloud_noise,
+                self.skyx[rows, cols][sky] / 20.0,
+                self.skyy[rows, cols][sky] / 20.0,
+            )
             cov = np.clip((clouds - (1.0 - 2.0 * lighting.cloud_cover)) * 0.8, 0, 1)[:, None]
             cloud_col = np.full(3, 0.92 if lighting.mode in ("day", "dusk") else 0.08, np.float32)
             if lighting.mode == "dusk":

@@ -18,20 +18,44 @@ import numpy as np
 from pipelines.synth.facade import FacadeRenderer, Lighting, Tree, make_tree
 from pipelines.synth.scene import Mover, SceneSpec
 
-_BIRD = np.array([[1.0, 0.0], [0.2, 0.12], [0.0, 1.0], [-0.25, 0.15], [-0.7, 0.08], [-0.7, -0.08],
-                  [-0.25, -0.15], [0.0, -1.0], [0.2, -0.12]])
+_BIRD = np.array(
+    [
+        [1.0, 0.0],
+        [0.2, 0.12],
+        [0.0, 1.0],
+        [-0.25, 0.15],
+        [-0.7, 0.08],
+        [-0.7, -0.08],
+        [-0.25, -0.15],
+        [0.0, -1.0],
+        [0.2, -0.12],
+    ]
+)
 
 
 def _unit_shape(shape: str, aspect: float, t: float, phase: float) -> np.ndarray:
     """(K, 2) outline of a shape of radius 1 (long axis along x)."""
     w = 1.0 / max(aspect, 1.0)
     if shape == "bottle":
-        return np.array([[-1, -w], [0.35, -w], [0.6, -0.4 * w], [1, -0.4 * w], [1, 0.4 * w],
-                         [0.6, 0.4 * w], [0.35, w], [-1, w]], dtype=np.float64)
+        return np.array(
+            [
+                [-1, -w],
+                [0.35, -w],
+                [0.6, -0.4 * w],
+                [1, -0.4 * w],
+                [1, 0.4 * w],
+                [0.6, 0.4 * w],
+                [0.35, w],
+                [-1, w],
+            ],
+            dtype=np.float64,
+        )
     if shape == "box":
         return np.array([[-1, -w], [1, -w], [1, w], [-1, w]], dtype=np.float64)
     if shape == "pot":
-        return np.array([[-0.8 * w, -1], [0.8 * w, -1], [0.55 * w, 1], [-0.55 * w, 1]], dtype=np.float64)
+        return np.array(
+            [[-0.8 * w, -1], [0.8 * w, -1], [0.55 * w, 1], [-0.55 * w, 1]], dtype=np.float64
+        )
     a = np.linspace(0, 2 * np.pi, 14, endpoint=False)
     r = np.ones_like(a)
     if shape == "blob":
@@ -52,7 +76,7 @@ class Sprite:
 
 
 def _raster(polys: list[np.ndarray], width: int, height: int) -> tuple[int, int, np.ndarray] | None:
-    """Average coverage of the polygons (pixel coordinates), supersampled, clipped to the picture."""
+    """Mean coverage of the polygons (pixel coordinates), supersampled, clipped to the picture."""
     allp = np.concatenate(polys)
     x0 = int(np.floor(allp[:, 0].min())) - 1
     y0 = int(np.floor(allp[:, 1].min())) - 1
@@ -91,8 +115,14 @@ class SceneRenderer:
         self.modes = [spec.lighting.mode] + (["ir"] if spec.ir_switch_frame is not None else [])
         self.lightings: dict[str, Lighting] = {spec.lighting.mode: spec.lighting}
         if spec.ir_switch_frame is not None:
-            self.lightings["ir"] = Lighting("ir", 1.0, np.zeros(3, np.float32), np.zeros(3, np.float32),
-                                            spec.lighting.cloud_cover, ir_power=float(rng.uniform(400, 1500)))
+            self.lightings["ir"] = Lighting(
+                "ir",
+                1.0,
+                np.zeros(3, np.float32),
+                np.zeros(3, np.float32),
+                spec.lighting.cloud_cover,
+                ir_power=float(rng.uniform(400, 1500)),
+            )
         self.bg = {m: self._to_u8(self.facade.render(self.lightings[m])) for m in self.lightings}
         if tree is None and spec.tree:
             tree = make_tree(rng, self.W, self.H)
@@ -129,7 +159,9 @@ class SceneRenderer:
         self.tracks: dict[int, list[list[float]]] = {
             i: [] for i, m in enumerate(spec.movers) if m.role == "object"
         }
-        self.seen: dict[int, list[int]] = {i: [] for i, m in enumerate(spec.movers) if m.role != "object"}
+        self.seen: dict[int, list[int]] = {
+            i: [] for i, m in enumerate(spec.movers) if m.role != "object"
+        }
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
@@ -159,8 +191,10 @@ class SceneRenderer:
             return 0.0, 0.0
         t = f / self.spec.fps
         a = self.tree.sway_px
-        return (a * np.sin(2 * np.pi * self.tree.sway_hz * t) + 0.3 * a * np.sin(7.3 * t),
-                0.2 * a * np.sin(2 * np.pi * self.tree.sway_hz * 1.7 * t + 1.0))
+        return (
+            a * np.sin(2 * np.pi * self.tree.sway_hz * t) + 0.3 * a * np.sin(7.3 * t),
+            0.2 * a * np.sin(2 * np.pi * self.tree.sway_hz * 1.7 * t + 1.0),
+        )
 
     def shake(self, f: int) -> tuple[float, float]:
         a = self.spec.shake_px
@@ -168,15 +202,27 @@ class SceneRenderer:
             return 0.0, 0.0
         t = f / self.spec.fps
         fq, ph = self.shake_f, self.shake_ph
-        return (a * (0.7 * np.sin(2 * np.pi * fq[0] * t + ph[0]) + 0.3 * np.sin(2 * np.pi * fq[2] * t)),
-                a * (0.7 * np.sin(2 * np.pi * fq[1] * t + ph[1]) + 0.3 * np.sin(2 * np.pi * fq[2] * t + 2)))
+        return (
+            a * (0.7 * np.sin(2 * np.pi * fq[0] * t + ph[0]) + 0.3 * np.sin(2 * np.pi * fq[2] * t)),
+            a
+            * (
+                0.7 * np.sin(2 * np.pi * fq[1] * t + ph[1])
+                + 0.3 * np.sin(2 * np.pi * fq[2] * t + 2)
+            ),
+        )
 
     def _window_box(self, fi: int, ci: int) -> tuple[slice, slice] | None:
         b, cam = self.spec.building, self.spec.camera
         x0 = ci * b.bay_m
         z0 = fi * b.floor_height_m
-        corners = np.array([[x0, 0, z0], [x0 + b.bay_m, 0, z0], [x0, 0, z0 + b.floor_height_m],
-                            [x0 + b.bay_m, 0, z0 + b.floor_height_m]])
+        corners = np.array(
+            [
+                [x0, 0, z0],
+                [x0 + b.bay_m, 0, z0],
+                [x0, 0, z0 + b.floor_height_m],
+                [x0 + b.bay_m, 0, z0 + b.floor_height_m],
+            ]
+        )
         uv, depth = cam.project(corners)
         if depth.min() <= 0:
             return None
@@ -187,13 +233,19 @@ class SceneRenderer:
             return None
         return slice(v0, v1), slice(u0, u1)
 
-    def _reshade(self, fi: int, ci: int, **kw: dict) -> None:
+    def _reshade(
+        self,
+        fi: int,
+        ci: int,
+        lit_override: dict[tuple[int, int], bool] | None = None,
+        curtain_override: dict[tuple[int, int], float] | None = None,
+    ) -> None:
         box = self._window_box(fi, ci)
         if box is None:
             return
         rows, cols = box
         for m, lt in self.lightings.items():
-            patch = self.facade.render(lt, rows, cols, **kw)
+            patch = self.facade.render(lt, rows, cols, lit_override, curtain_override)
             self.bg[m][rows, cols] = self._to_u8(patch)
 
     # ------------------------------------------------------------------ drawing
@@ -203,9 +255,9 @@ class SceneRenderer:
             lum = m.ir * min(1.2, lt.ir_power / max(depth, 0.3) ** 2)
             col = np.full(3, lum, np.float32)
         elif mode == "night":
-            col = m.colour * 0.22
+            col = (m.colour * 0.22).astype(np.float32)
         else:
-            col = m.colour * lt.sun
+            col = (m.colour * lt.sun).astype(np.float32)
         col = col + m.emissive * np.array([0.3, 0.55, 1.0], np.float32)
         return np.clip(col * 255.0, 0, 255).astype(np.float32)
 
@@ -243,25 +295,35 @@ class SceneRenderer:
                     head = np.array([1.0, 0.0])
                 nrm = float(np.linalg.norm(head))
                 h = head / nrm if nrm > 1e-6 else np.array([1.0, 0.0])
-                flap = 0.35 + 0.65 * abs(np.cos(2 * np.pi * m.flap_hz * ti + m.phase)) if m.flap_hz else 1.0
+                flap = (
+                    0.35 + 0.65 * abs(np.cos(2 * np.pi * m.flap_hz * ti + m.phase))
+                    if m.flap_hz
+                    else 1.0
+                )
                 local = _BIRD * np.array([0.45, flap])
                 rot = np.array([[h[0], -h[1]], [h[1], h[0]]])
             else:
                 ang = m.phase + 2 * np.pi * m.spin_hz * ti
                 long = 1.0
                 if m.aspect > 1.05:
-                    long = 1.0 / m.aspect + (1 - 1.0 / m.aspect) * abs(np.cos(2 * np.pi * m.tumble_hz * ti + m.phase))
+                    long = 1.0 / m.aspect + (1 - 1.0 / m.aspect) * abs(
+                        np.cos(2 * np.pi * m.tumble_hz * ti + m.phase)
+                    )
                 local = _unit_shape(m.shape, m.aspect, ti, m.phase) * np.array([long, 1.0])
                 rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
             polys.append(uv[i] + (local @ rot.T) * max(r[i], 0.35))
         return polys, uv[mid], float(r[mid]), float(depth[mid])
 
-    def _draw(self, frame: np.ndarray, cov: tuple[int, int, np.ndarray], colour: np.ndarray) -> None:
+    def _draw(
+        self, frame: np.ndarray, cov: tuple[int, int, np.ndarray], colour: np.ndarray
+    ) -> None:
         x0, y0, a = cov
         h, w = a.shape
         patch = frame[y0 : y0 + h, x0 : x0 + w].astype(np.float32)
         a3 = a[..., None]
-        frame[y0 : y0 + h, x0 : x0 + w] = np.clip(patch * (1 - a3) + colour * a3 + 0.5, 0, 255).astype(np.uint8)
+        frame[y0 : y0 + h, x0 : x0 + w] = np.clip(
+            patch * (1 - a3) + colour * a3 + 0.5, 0, 255
+        ).astype(np.uint8)
 
     def _tree_alpha(self, x0: int, y0: int, a: np.ndarray, f: int) -> np.ndarray:
         """Tree coverage over a patch, with the tree swayed as in frame f."""
@@ -269,8 +331,8 @@ class SceneRenderer:
             return np.zeros_like(a)
         sx, sy = self.sway(f)
         h, w = a.shape
-        ys = np.clip(np.arange(y0, y0 + h) - int(round(sy)), 0, self.H - 1)
-        xs = np.clip(np.arange(x0, x0 + w) - int(round(sx)), 0, self.W - 1)
+        ys = np.clip(np.arange(y0, y0 + h) - round(sy), 0, self.H - 1)
+        xs = np.clip(np.arange(x0, x0 + w) - round(sx), 0, self.W - 1)
         return self.tree.alpha[np.ix_(ys, xs)]
 
     def _composite_tree(self, frame: np.ndarray, mode: str, f: int) -> None:
@@ -279,7 +341,7 @@ class SceneRenderer:
         x0, y0, x1, y1 = self.tree.bbox
         pre, inv = self.tree_layers[mode]
         sx, sy = self.sway(f)
-        ix, iy = int(round(sx)), int(round(sy))
+        ix, iy = round(sx), round(sy)
         fx0, fy0 = max(x0 + ix, 0), max(y0 + iy, 0)
         fx1, fy1 = min(x1 + ix, self.W), min(y1 + iy, self.H)
         if fx1 <= fx0 or fy1 <= fy0:
@@ -301,7 +363,13 @@ class SceneRenderer:
         e = max(s.exposure_s, 0.004)
         a, da = cam.project(self.drops - self.drop_vel * e / 2)
         b, db = cam.project(self.drops + self.drop_vel * e / 2)
-        out = (da < 0.3) | (db < 0.3) | (b[:, 1] > self.H + 50) | (a[:, 0] < -100) | (a[:, 0] > self.W + 100)
+        out = (
+            (da < 0.3)
+            | (db < 0.3)
+            | (b[:, 1] > self.H + 50)
+            | (a[:, 0] < -100)
+            | (a[:, 0] > self.W + 100)
+        )
         if out.any():
             self.drops[out] = self._spawn_drops(int(out.sum()))
         layer = np.zeros((self.H, self.W), np.uint8)
@@ -309,8 +377,15 @@ class SceneRenderer:
         for p, q, d in zip(a[~out], b[~out], da[~out], strict=True):
             lvl = int(np.clip(bright / (0.6 + 0.25 * d), 8, 255))
             th = int(np.clip(round(0.004 * cam.focal_px / max(d, 0.3)), 1, 4))
-            cv2.line(layer, (int(p[0] * 8), int(p[1] * 8)), (int(q[0] * 8), int(q[1] * 8)), lvl, th,
-                     cv2.LINE_AA, shift=3)
+            cv2.line(
+                layer,
+                (int(p[0] * 8), int(p[1] * 8)),
+                (int(q[0] * 8), int(q[1] * 8)),
+                lvl,
+                th,
+                cv2.LINE_AA,
+                shift=3,
+            )
         cv2.add(frame, cv2.cvtColor(layer, cv2.COLOR_GRAY2BGR), dst=frame)
 
     def _clouds(self, frame: np.ndarray, f: int) -> None:
@@ -322,12 +397,13 @@ class SceneRenderer:
         g = 1.0 + c * np.sin(2 * np.pi * t / (6 + 14 * p[0]) + 6.28 * p[1])
         gy, gx = np.mgrid[0:9, 0:16]
         ang = 6.28 * p[2]
-        pos = (gx / 16 * np.cos(ang) + gy / 9 * np.sin(ang))
+        pos = gx / 16 * np.cos(ang) + gy / 9 * np.sin(ang)
         front = -0.5 + 2.0 * ((t / (8 + 10 * p[3])) % 1.0)
         shadow = 1.0 - 0.6 * c / (1 + np.exp(-(pos - front) / 0.12))
         gain = np.clip(g * shadow * 128.0, 0, 255).astype(np.uint8)
-        gain3 = cv2.resize(np.repeat(gain[..., None], 3, axis=2), (self.W, self.H),
-                           interpolation=cv2.INTER_LINEAR)
+        gain3 = cv2.resize(
+            np.repeat(gain[..., None], 3, axis=2), (self.W, self.H), interpolation=cv2.INTER_LINEAR
+        )
         cv2.multiply(frame, gain3, dst=frame, scale=1 / 128.0)
 
     # ------------------------------------------------------------------ frames
@@ -341,14 +417,19 @@ class SceneRenderer:
             for fi, ci in toggles.get(f, []):
                 cur = self.lit_state.get((fi, ci), bool(s.building.lit[fi, ci]))
                 self.lit_state[(fi, ci)] = not cur
-                self._reshade(fi, ci, lit_override={(fi, ci): not cur})  # type: ignore[arg-type]
+                self._reshade(fi, ci, lit_override={(fi, ci): not cur})
             for fi, ci, c0, c1, to in s.curtains:
                 if c0 <= f <= c1:
                     start = float(s.building.curtain[fi, ci])
                     frac = start + (to - start) * (f - c0) / max(c1 - c0, 1)
-                    self._reshade(fi, ci, curtain_override={(fi, ci): frac},  # type: ignore[arg-type]
-                                  lit_override={(fi, ci): self.lit_state.get((fi, ci),
-                                                                               bool(s.building.lit[fi, ci]))})
+                    self._reshade(
+                        fi,
+                        ci,
+                        curtain_override={(fi, ci): frac},
+                        lit_override={
+                            (fi, ci): self.lit_state.get((fi, ci), bool(s.building.lit[fi, ci]))
+                        },
+                    )
             mode = self.mode_at(f)
             frame = self.bg[mode].copy()
             sdx, sdy = self.shake(f)
@@ -370,13 +451,23 @@ class SceneRenderer:
                 x0, y0, a = cov
                 self._draw(frame, cov, self._colour(m, mode, depth))
                 total = float(a.sum())
-                vis = float((a * (1 - self._tree_alpha(x0, y0, a, f))).sum()) / total if total > 0 else 0
+                vis = (
+                    float((a * (1 - self._tree_alpha(x0, y0, a, f))).sum()) / total
+                    if total > 0
+                    else 0
+                )
                 if not inside:
                     continue
                 if m.role == "object":
                     if vis >= 0.5:
-                        self.tracks[i].append([f, round(float(c[0]) + sdx, 2), round(float(c[1]) + sdy, 2),
-                                               round(r, 2)])
+                        self.tracks[i].append(
+                            [
+                                f,
+                                round(float(c[0]) + sdx, 2),
+                                round(float(c[1]) + sdy, 2),
+                                round(r, 2),
+                            ]
+                        )
                 elif vis > 0.2:
                     self.seen[i].append(f)
             self._composite_tree(frame, mode, f)
@@ -387,8 +478,13 @@ class SceneRenderer:
             self._clouds(frame, f)
             if s.shake_px > 0:
                 M = np.array([[1, 0, sdx], [0, 1, sdy]], np.float32)
-                frame = cv2.warpAffine(frame, M, (self.W, self.H), flags=cv2.INTER_LINEAR,
-                                       borderMode=cv2.BORDER_REPLICATE)
+                frame = cv2.warpAffine(
+                    frame,
+                    M,
+                    (self.W, self.H),
+                    flags=cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE,
+                )
             ox, oy = self.rng.integers(0, self.pad, 2)
             ox2, oy2 = self.rng.integers(0, self.pad, 2)
             cv2.add(frame, self.noise_pos[oy : oy + self.H, ox : ox + self.W], dst=frame)
@@ -418,29 +514,54 @@ class SceneRenderer:
         for i, rows in self.tracks.items():
             o = dict(s.movers[i].truth)
             kind, rf, fl = o.pop("kind"), o.pop("release_frame"), o.pop("origin_floor")
-            objects.append({"kind": kind, "release_frame": rf, "origin_floor": fl, "track": rows, **o})
+            objects.append(
+                {"kind": kind, "release_frame": rf, "origin_floor": fl, "track": rows, **o}
+            )
         distractors = []
         for i, frames in self.seen.items():
             if not frames:
                 continue
             d = dict(s.movers[i].truth)
-            distractors.append({"kind": d.pop("kind"), "first_frame": int(min(frames)),
-                                "last_frame": int(max(frames)), **d})
+            distractors.append(
+                {
+                    "kind": d.pop("kind"),
+                    "first_frame": int(min(frames)),
+                    "last_frame": int(max(frames)),
+                    **d,
+                }
+            )
         whole = {"first_frame": 0, "last_frame": s.frames - 1}
         if s.rain_drops:
             distractors.append({"kind": "rain", **whole, "drops": s.rain_drops})
         if s.shake_px:
-            distractors.append({"kind": "camera_shake", **whole, "amplitude_px": round(s.shake_px, 2)})
+            distractors.append(
+                {"kind": "camera_shake", **whole, "amplitude_px": round(s.shake_px, 2)}
+            )
         if s.cloud_change:
             distractors.append({"kind": "cloud_light", **whole, "depth": round(s.cloud_change, 3)})
         if s.tree and self.tree is not None:
-            distractors.append({"kind": "tree_sway", **whole, "amplitude_px": round(self.tree.sway_px, 2)})
+            distractors.append(
+                {"kind": "tree_sway", **whole, "amplitude_px": round(self.tree.sway_px, 2)}
+            )
         for fr, fi, _ci in s.light_toggles:
-            distractors.append({"kind": "light_switch", "first_frame": fr, "last_frame": fr, "floor": fi + 1})
+            distractors.append(
+                {"kind": "light_switch", "first_frame": fr, "last_frame": fr, "floor": fi + 1}
+            )
         for fi, _ci, c0, c1, _to in s.curtains:
-            distractors.append({"kind": "curtain", "first_frame": c0, "last_frame": min(c1, s.frames - 1),
-                                "floor": fi + 1})
+            distractors.append(
+                {
+                    "kind": "curtain",
+                    "first_frame": c0,
+                    "last_frame": min(c1, s.frames - 1),
+                    "floor": fi + 1,
+                }
+            )
         if s.ir_switch_frame is not None:
-            distractors.append({"kind": "ir_switch", "first_frame": s.ir_switch_frame,
-                                "last_frame": s.ir_switch_frame})
+            distractors.append(
+                {
+                    "kind": "ir_switch",
+                    "first_frame": s.ir_switch_frame,
+                    "last_frame": s.ir_switch_frame,
+                }
+            )
         return {"objects": objects, "distractors": distractors}

@@ -27,34 +27,93 @@ BITRATES: dict[str, int] = {"720p": 2_000_000, "1080p": 4_000_000, "4k": 12_000_
 
 # kind: (size m, terminal velocity m/s, shape, aspect, colours BGR (0-1), flutter)
 OBJECT_KINDS: dict[str, dict[str, Any]] = {
-    "bottle": dict(size=(0.20, 0.33), vt=(24, 34), shape="bottle", aspect=(2.6, 3.4),
-                   colours=[(0.25, 0.55, 0.2), (0.85, 0.9, 0.9), (0.1, 0.25, 0.45), (0.9, 0.75, 0.6)],
-                   flutter=0.0),
-    "bag": dict(size=(0.25, 0.45), vt=(9, 18), shape="blob", aspect=(1.0, 1.5),
-                colours=[(0.1, 0.1, 0.1), (0.92, 0.92, 0.92), (0.2, 0.2, 0.8), (0.7, 0.4, 0.1)],
-                flutter=0.15),
-    "fruit": dict(size=(0.07, 0.12), vt=(25, 35), shape="ellipse", aspect=(1.0, 1.2),
-                  colours=[(0.1, 0.5, 0.95), (0.15, 0.15, 0.8), (0.2, 0.8, 0.9), (0.2, 0.7, 0.3)],
-                  flutter=0.0),
-    "can": dict(size=(0.11, 0.16), vt=(24, 34), shape="box", aspect=(1.6, 2.0),
-                colours=[(0.8, 0.8, 0.8), (0.15, 0.1, 0.75), (0.7, 0.35, 0.1), (0.1, 0.7, 0.8)],
-                flutter=0.0),
-    "carton": dict(size=(0.15, 0.3), vt=(10, 20), shape="box", aspect=(1.2, 1.7),
-                   colours=[(0.9, 0.9, 0.88), (0.35, 0.55, 0.7), (0.7, 0.5, 0.2)], flutter=0.05),
-    "flowerpot": dict(size=(0.15, 0.3), vt=(30, 45), shape="pot", aspect=(1.0, 1.3),
-                      colours=[(0.2, 0.35, 0.7), (0.1, 0.1, 0.1), (0.85, 0.85, 0.85)], flutter=0.0),
-    "cigarette": dict(size=(0.03, 0.04), vt=(6, 10), shape="box", aspect=(3.5, 4.5),
-                      colours=[(0.95, 0.95, 0.95), (0.4, 0.6, 0.9)], flutter=0.0),
-    "cloth": dict(size=(0.35, 0.8), vt=(3.5, 6), shape="cloth", aspect=(1.0, 1.6),
-                  colours=[(0.8, 0.2, 0.2), (0.9, 0.9, 0.9), (0.2, 0.2, 0.7), (0.2, 0.6, 0.8)],
-                  flutter=0.5),
+    "bottle": dict(
+        size=(0.20, 0.33),
+        vt=(24, 34),
+        shape="bottle",
+        aspect=(2.6, 3.4),
+        colours=[(0.25, 0.55, 0.2), (0.85, 0.9, 0.9), (0.1, 0.25, 0.45), (0.9, 0.75, 0.6)],
+        flutter=0.0,
+    ),
+    "bag": dict(
+        size=(0.25, 0.45),
+        vt=(9, 18),
+        shape="blob",
+        aspect=(1.0, 1.5),
+        colours=[(0.1, 0.1, 0.1), (0.92, 0.92, 0.92), (0.2, 0.2, 0.8), (0.7, 0.4, 0.1)],
+        flutter=0.15,
+    ),
+    "fruit": dict(
+        size=(0.07, 0.12),
+        vt=(25, 35),
+        shape="ellipse",
+        aspect=(1.0, 1.2),
+        colours=[(0.1, 0.5, 0.95), (0.15, 0.15, 0.8), (0.2, 0.8, 0.9), (0.2, 0.7, 0.3)],
+        flutter=0.0,
+    ),
+    "can": dict(
+        size=(0.11, 0.16),
+        vt=(24, 34),
+        shape="box",
+        aspect=(1.6, 2.0),
+        colours=[(0.8, 0.8, 0.8), (0.15, 0.1, 0.75), (0.7, 0.35, 0.1), (0.1, 0.7, 0.8)],
+        flutter=0.0,
+    ),
+    "carton": dict(
+        size=(0.15, 0.3),
+        vt=(10, 20),
+        shape="box",
+        aspect=(1.2, 1.7),
+        colours=[(0.9, 0.9, 0.88), (0.35, 0.55, 0.7), (0.7, 0.5, 0.2)],
+        flutter=0.05,
+    ),
+    "flowerpot": dict(
+        size=(0.15, 0.3),
+        vt=(30, 45),
+        shape="pot",
+        aspect=(1.0, 1.3),
+        colours=[(0.2, 0.35, 0.7), (0.1, 0.1, 0.1), (0.85, 0.85, 0.85)],
+        flutter=0.0,
+    ),
+    "cigarette": dict(
+        size=(0.03, 0.04),
+        vt=(6, 10),
+        shape="box",
+        aspect=(3.5, 4.5),
+        colours=[(0.95, 0.95, 0.95), (0.4, 0.6, 0.9)],
+        flutter=0.0,
+    ),
+    "cloth": dict(
+        size=(0.35, 0.8),
+        vt=(3.5, 6),
+        shape="cloth",
+        aspect=(1.0, 1.6),
+        colours=[(0.8, 0.2, 0.2), (0.9, 0.9, 0.9), (0.2, 0.2, 0.7), (0.2, 0.6, 0.8)],
+        flutter=0.5,
+    ),
 }
 OBJECT_WEIGHTS: dict[str, float] = {
-    "bottle": 0.2, "bag": 0.14, "fruit": 0.12, "can": 0.12, "carton": 0.12, "flowerpot": 0.14,
-    "cigarette": 0.05, "cloth": 0.11,
+    "bottle": 0.2,
+    "bag": 0.14,
+    "fruit": 0.12,
+    "can": 0.12,
+    "carton": 0.12,
+    "flowerpot": 0.14,
+    "cigarette": 0.05,
+    "cloth": 0.11,
 }
-DISTRACTOR_KINDS = ("bird", "flock", "leaves", "towel", "laundry", "insects", "lights",
-                    "curtain", "shake", "clouds")
+DISTRACTOR_KINDS = (
+    "bird",
+    "flock",
+    "leaves",
+    "towel",
+    "laundry",
+    "insects",
+    "lights",
+    "curtain",
+    "shake",
+    "clouds",
+)
 
 
 @dataclass(frozen=True)
@@ -146,8 +205,15 @@ def sample_building(rng: np.random.Generator, photo_share: float) -> Building:
     fh = float(rng.uniform(2.8, 3.3))
     bay = float(rng.uniform(3.0, 4.5))
     cols = int(rng.integers(6, 16))
-    palette = [(0.78, 0.8, 0.82), (0.6, 0.7, 0.82), (0.45, 0.5, 0.62), (0.85, 0.85, 0.8),
-               (0.55, 0.6, 0.6), (0.35, 0.4, 0.55), (0.7, 0.75, 0.9)]
+    palette = [
+        (0.78, 0.8, 0.82),
+        (0.6, 0.7, 0.82),
+        (0.45, 0.5, 0.62),
+        (0.85, 0.85, 0.8),
+        (0.55, 0.6, 0.6),
+        (0.35, 0.4, 0.55),
+        (0.7, 0.75, 0.9),
+    ]
     wall = np.array(palette[int(rng.integers(len(palette)))], np.float32) * rng.uniform(0.85, 1.1)
     frame = np.array([0.9, 0.9, 0.9] if rng.random() < 0.6 else [0.3, 0.3, 0.32], np.float32)
     glass = np.array([0.35, 0.3, 0.25], np.float32) * rng.uniform(0.6, 1.4)
@@ -162,7 +228,9 @@ def sample_building(rng: np.random.Generator, photo_share: float) -> Building:
     cool = np.array([0.95, 0.92, 0.85], np.float32)
     mix = rng.random(shape)[..., None].astype(np.float32)
     lit_bgr = (warm * mix + cool * (1 - mix)) * rng.uniform(0.6, 1.0, shape)[..., None]
-    curtain = np.where(rng.random(shape) < 0.4, rng.uniform(0.2, 0.9, shape), 0.0).astype(np.float32)
+    curtain = np.where(rng.random(shape) < 0.4, rng.uniform(0.2, 0.9, shape), 0.0).astype(
+        np.float32
+    )
     photo = None
     tile = (12.0, 9.0)
     if rng.random() < photo_share:
@@ -171,11 +239,24 @@ def sample_building(rng: np.random.Generator, photo_share: float) -> Building:
         th = fh * int(rng.integers(2, 4))
         tile = (th * (x1 - x0) / (y1 - y0), th)
     return Building(
-        width_m=cols * bay, floors=floors, floor_height_m=fh, bay_m=bay,
-        window_w_m=float(bay * rng.uniform(0.4, 0.7)), window_h_m=float(fh * rng.uniform(0.42, 0.55)),
-        sill_m=0.9, wall_bgr=wall.astype(np.float32), frame_bgr=frame, glass_bgr=glass.astype(np.float32),
-        has_window=has_window, balcony=balcony, ac_box=ac, lit=lit, lit_bgr=lit_bgr.astype(np.float32),
-        curtain=curtain, photo=photo, photo_tile_m=tile,
+        width_m=cols * bay,
+        floors=floors,
+        floor_height_m=fh,
+        bay_m=bay,
+        window_w_m=float(bay * rng.uniform(0.4, 0.7)),
+        window_h_m=float(fh * rng.uniform(0.42, 0.55)),
+        sill_m=0.9,
+        wall_bgr=wall.astype(np.float32),
+        frame_bgr=frame,
+        glass_bgr=glass.astype(np.float32),
+        has_window=has_window,
+        balcony=balcony,
+        ac_box=ac,
+        lit=lit,
+        lit_bgr=lit_bgr.astype(np.float32),
+        curtain=curtain,
+        photo=photo,
+        photo_tile_m=tile,
     )
 
 
@@ -190,8 +271,15 @@ def sample_camera(rng: np.random.Generator, b: Building, width: int, height: int
         top_elev = np.degrees(np.arctan2(b.height_m - h, d))
         vfov = 2 * np.degrees(np.arctan(np.tan(np.radians(hfov) / 2) * height / width))
         pitch = float(np.clip(top_elev - vfov * rng.uniform(0.25, 0.6), 15.0, 75.0))
-        cam = PinholeCamera((x, -d, h), float(rng.uniform(-12, 12)), pitch, float(rng.uniform(-2, 2)),
-                            hfov, width, height)
+        cam = PinholeCamera(
+            (x, -d, h),
+            float(rng.uniform(-12, 12)),
+            pitch,
+            float(rng.uniform(-2, 2)),
+            hfov,
+            width,
+            height,
+        )
         # share of a coarse pixel grid that sees the wall
         uu, vv = np.meshgrid(np.linspace(0, width, 24), np.linspace(0, height, 14))
         rays = cam.rays(uu, vv)
@@ -214,20 +302,64 @@ def sample_lighting(rng: np.random.Generator, night: bool) -> tuple[Lighting, in
     """Light of the scene; for dusk scenes also the frame fraction where IR switches on."""
     if night:
         if rng.random() < 0.75:
-            return Lighting("ir", 1.0, np.array([0.1, 0.1, 0.1], np.float32),
-                            np.array([0.2, 0.2, 0.2], np.float32), float(rng.uniform(0, 0.6)),
-                            ir_power=float(rng.uniform(400, 1600))), None, "ir"
-        return Lighting("night", 0.2, np.array([0.12, 0.06, 0.04], np.float32),
-                        np.array([0.22, 0.18, 0.2], np.float32), float(rng.uniform(0, 0.6))), None, "night"
+            return (
+                Lighting(
+                    "ir",
+                    1.0,
+                    np.array([0.1, 0.1, 0.1], np.float32),
+                    np.array([0.2, 0.2, 0.2], np.float32),
+                    float(rng.uniform(0, 0.6)),
+                    ir_power=float(rng.uniform(400, 1600)),
+                ),
+                None,
+                "ir",
+            )
+        return (
+            Lighting(
+                "night",
+                0.2,
+                np.array([0.12, 0.06, 0.04], np.float32),
+                np.array([0.22, 0.18, 0.2], np.float32),
+                float(rng.uniform(0, 0.6)),
+            ),
+            None,
+            "night",
+        )
     r = rng.random()
     if r < 0.12:
-        return Lighting("dusk", float(rng.uniform(0.35, 0.6)), np.array([0.45, 0.25, 0.2], np.float32),
-                        np.array([0.4, 0.55, 0.8], np.float32), float(rng.uniform(0, 0.7))), 1, "dusk"
+        return (
+            Lighting(
+                "dusk",
+                float(rng.uniform(0.35, 0.6)),
+                np.array([0.45, 0.25, 0.2], np.float32),
+                np.array([0.4, 0.55, 0.8], np.float32),
+                float(rng.uniform(0, 0.7)),
+            ),
+            1,
+            "dusk",
+        )
     overcast = r > 0.6
-    top = np.array([0.8, 0.55, 0.3], np.float32) if not overcast else np.array([0.78, 0.76, 0.74], np.float32)
-    hor = np.array([0.95, 0.85, 0.75], np.float32) if not overcast else np.array([0.88, 0.87, 0.86], np.float32)
-    return Lighting("day", float(rng.uniform(0.75, 1.15)), top, hor,
-                    float(rng.uniform(0.0, 1.0) if not overcast else rng.uniform(0.7, 1.0))), None, "day"
+    top = (
+        np.array([0.8, 0.55, 0.3], np.float32)
+        if not overcast
+        else np.array([0.78, 0.76, 0.74], np.float32)
+    )
+    hor = (
+        np.array([0.95, 0.85, 0.75], np.float32)
+        if not overcast
+        else np.array([0.88, 0.87, 0.86], np.float32)
+    )
+    return (
+        Lighting(
+            "day",
+            float(rng.uniform(0.75, 1.15)),
+            top,
+            hor,
+            float(rng.uniform(0.0, 1.0) if not overcast else rng.uniform(0.7, 1.0)),
+        ),
+        None,
+        "day",
+    )
 
 
 def _visible_windows(cam: PinholeCamera, b: Building, margin: float) -> list[tuple[int, int]]:
@@ -240,15 +372,20 @@ def _visible_windows(cam: PinholeCamera, b: Building, margin: float) -> list[tup
             uv, depth = cam.project(np.array([[x, -0.3, z], [x, -0.3, z - 8.0]]))
             if depth.min() <= 0:
                 continue
-            inside = (uv[:, 0] > margin * cam.width) & (uv[:, 0] < (1 - margin) * cam.width) & (
-                uv[:, 1] > margin * cam.height) & (uv[:, 1] < cam.height)
+            inside = (
+                (uv[:, 0] > margin * cam.width)
+                & (uv[:, 0] < (1 - margin) * cam.width)
+                & (uv[:, 1] > margin * cam.height)
+                & (uv[:, 1] < cam.height)
+            )
             if inside.all():
                 out.append((fi, ci))
     return out
 
 
-def _contrast_colour(rng: np.random.Generator, palette: list[tuple[float, float, float]],
-                     background_lum: float) -> np.ndarray:
+def _contrast_colour(
+    rng: np.random.Generator, palette: list[tuple[float, float, float]], background_lum: float
+) -> np.ndarray:
     """A palette colour, pushed away from the background's luminance when too close."""
     col = np.array(palette[int(rng.integers(len(palette)))], np.float32) * rng.uniform(0.85, 1.1)
     lum = float(col @ np.array([0.114, 0.587, 0.299], np.float32))
@@ -259,8 +396,9 @@ def _contrast_colour(rng: np.random.Generator, palette: list[tuple[float, float,
     return np.clip(col, 0.0, 1.0).astype(np.float32)
 
 
-def sample_object(rng: np.random.Generator, spec: SceneSpec, fi: int, ci: int,
-                  release_t: float, wall_lum: float) -> Mover:
+def sample_object(
+    rng: np.random.Generator, spec: SceneSpec, fi: int, ci: int, release_t: float, wall_lum: float
+) -> Mover:
     kind = _pick(rng, tuple(OBJECT_WEIGHTS.items()))
     k = OBJECT_KINDS[kind]
     size = float(rng.uniform(*k["size"]))
@@ -289,7 +427,7 @@ def sample_object(rng: np.random.Generator, spec: SceneSpec, fi: int, ci: int,
         ts = np.concatenate([[release_t], t_flat[after]])
         p, _landed = integrate_fall(np.array([x, y0, z0]), v0, vt, ts, wind=wind)
         pos[after] = p[1:]
-    pos = pos.reshape(times.shape + (3,))
+    pos = pos.reshape((*times.shape, 3))
     flutter = k["flutter"]
     if flutter > 0:
         dt = np.clip(times - release_t, 0, None)
@@ -300,32 +438,52 @@ def sample_object(rng: np.random.Generator, spec: SceneSpec, fi: int, ci: int,
         pos[..., 1] += flutter * 1.0 * grow * np.cos(2 * np.pi * f_hz * 0.7 * dt + ph)
     alive = (times[:, -1] >= release_t) & (pos[:, 0, 2] > 0.05)
     colour = _contrast_colour(rng, k["colours"], wall_lum)
-    emissive = float(rng.uniform(0.5, 1.0)) if kind == "cigarette" and spec.lighting.mode != "day" else 0.0
+    emissive = (
+        float(rng.uniform(0.5, 1.0)) if kind == "cigarette" and spec.lighting.mode != "day" else 0.0
+    )
     return Mover(
-        kind=kind, role="object", shape=k["shape"], size_m=size, colour=colour,
-        ir=float(rng.uniform(0.25, 0.95)), pos=pos, alive=alive,
-        aspect=float(rng.uniform(*k["aspect"])), spin_hz=float(rng.uniform(-3, 3)),
-        tumble_hz=float(rng.uniform(0.5, 3.0)), phase=float(rng.uniform(0, 2 * np.pi)),
+        kind=kind,
+        role="object",
+        shape=k["shape"],
+        size_m=size,
+        colour=colour,
+        ir=float(rng.uniform(0.25, 0.95)),
+        pos=pos,
+        alive=alive,
+        aspect=float(rng.uniform(*k["aspect"])),
+        spin_hz=float(rng.uniform(-3, 3)),
+        tumble_hz=float(rng.uniform(0.5, 3.0)),
+        phase=float(rng.uniform(0, 2 * np.pi)),
         emissive=emissive,
         truth={
-            "kind": kind, "release_frame": int(np.floor(release_t * spec.fps)),
+            "kind": kind,
+            "release_frame": int(np.floor(release_t * spec.fps)),
             "origin_floor": int(fi + 1),
             "release_t_s": round(release_t, 4),
             "release_m": [round(float(v), 3) for v in (x, y0, z0)],
             "release_velocity_m_s": [round(float(v), 3) for v in v0],
-            "throw": mode, "size_m": round(size, 3), "terminal_velocity_m_s": round(vt, 2),
+            "throw": mode,
+            "size_m": round(size, 3),
+            "terminal_velocity_m_s": round(vt, 2),
             "wind_m_s": [round(float(v), 3) for v in wind],
         },
     )
 
 
-def _bird(rng: np.random.Generator, spec: SceneSpec, behaviour: str, start_t: float,
-          base: dict[str, Any] | None = None) -> Mover:
+def _bird(
+    rng: np.random.Generator,
+    spec: SceneSpec,
+    behaviour: str,
+    start_t: float,
+    base: dict[str, Any] | None = None,
+) -> Mover:
     b, cam = spec.building, spec.camera
     times = spec.times
     dt = times - start_t
     span = float(rng.uniform(0.25, 0.7))
-    colour = np.array([rng.uniform(0.1, 0.45)] * 3, np.float32) * np.array([1.0, 1.0, 0.95], np.float32)
+    colour = np.array([rng.uniform(0.1, 0.45)] * 3, np.float32) * np.array(
+        [1.0, 1.0, 0.95], np.float32
+    )
     cx = cam.C[0]
     if base is None:
         y = -float(rng.uniform(2.0, 25.0))
@@ -338,7 +496,7 @@ def _bird(rng: np.random.Generator, spec: SceneSpec, behaviour: str, start_t: fl
         z += float(rng.normal(0, 2.0))
         speed *= float(rng.uniform(0.95, 1.05))
     x0 = cx - direction * float(rng.uniform(15, 45))
-    pos = np.empty(times.shape + (3,))
+    pos = np.empty((*times.shape, 3))
     truth: dict[str, Any] = {"kind": "bird", "behaviour": behaviour}
     if behaviour in ("level", "flock"):
         pos[..., 0] = x0 + direction * speed * dt
@@ -365,43 +523,82 @@ def _bird(rng: np.random.Generator, spec: SceneSpec, behaviour: str, start_t: fl
         pos[..., 1] = y
         pos[..., 2] = z - depth + depth * ((dt - tm) / tm) ** 2
     alive = (times[:, -1] >= start_t) & (times[:, 0] <= start_t + 25.0)
-    return Mover(kind="bird", role="distractor", shape="bird", size_m=span, colour=colour,
-                 ir=float(rng.uniform(0.3, 0.7)), pos=pos, alive=alive,
-                 flap_hz=float(rng.uniform(3.0, 8.0)) if behaviour != "glide" else 0.0,
-                 phase=float(rng.uniform(0, 2 * np.pi)), truth=truth)
+    return Mover(
+        kind="bird",
+        role="distractor",
+        shape="bird",
+        size_m=span,
+        colour=colour,
+        ir=float(rng.uniform(0.3, 0.7)),
+        pos=pos,
+        alive=alive,
+        flap_hz=float(rng.uniform(3.0, 8.0)) if behaviour != "glide" else 0.0,
+        phase=float(rng.uniform(0, 2 * np.pi)),
+        truth=truth,
+    )
 
 
 def _leaf(rng: np.random.Generator, spec: SceneSpec, start_t: float) -> Mover:
     cam, b = spec.camera, spec.building
     times = spec.times
-    p0 = np.array([cam.C[0] + rng.uniform(-15, 15), -rng.uniform(2.0, 12.0),
-                   rng.uniform(0.3, 0.8) * b.height_m])
+    p0 = np.array(
+        [
+            cam.C[0] + rng.uniform(-15, 15),
+            -rng.uniform(2.0, 12.0),
+            rng.uniform(0.3, 0.8) * b.height_m,
+        ]
+    )
     vt = float(rng.uniform(0.8, 2.0))
     ts = times.ravel()
     after = ts >= start_t
     pos = np.empty((ts.size, 3))
     pos[:] = p0
     if after.any():
-        p, _ = integrate_fall(p0, np.zeros(3), vt, np.concatenate([[start_t], ts[after]]),
-                              wind=np.array([rng.normal(0, 1.0), 0.0, 0.0]), max_step=0.01)
+        p, _ = integrate_fall(
+            p0,
+            np.zeros(3),
+            vt,
+            np.concatenate([[start_t], ts[after]]),
+            wind=np.array([rng.normal(0, 1.0), 0.0, 0.0]),
+            max_step=0.01,
+        )
         pos[after] = p[1:]
-    pos = pos.reshape(times.shape + (3,))
+    pos = pos.reshape((*times.shape, 3))
     dt = np.clip(times - start_t, 0, None)
     f = rng.uniform(0.4, 1.2)
     amp = rng.uniform(0.3, 1.2)
     pos[..., 0] += amp * np.sin(2 * np.pi * f * dt)
     pos[..., 2] += 0.25 * amp * np.abs(np.cos(2 * np.pi * f * dt))
     colours = [(0.1, 0.45, 0.2), (0.1, 0.5, 0.6), (0.1, 0.35, 0.55), (0.15, 0.6, 0.75)]
-    return Mover(kind="leaf", role="distractor", shape="leaf", size_m=float(rng.uniform(0.05, 0.12)),
-                 colour=np.array(colours[int(rng.integers(len(colours)))], np.float32),
-                 ir=0.8, pos=pos, alive=(times[:, -1] >= start_t) & (pos[:, 0, 2] > 0.05),
-                 aspect=1.8, spin_hz=float(rng.uniform(-1.5, 1.5)), tumble_hz=float(rng.uniform(0.5, 2)),
-                 phase=float(rng.uniform(0, 6.28)), truth={"kind": "leaf"})
+    return Mover(
+        kind="leaf",
+        role="distractor",
+        shape="leaf",
+        size_m=float(rng.uniform(0.05, 0.12)),
+        colour=np.array(colours[int(rng.integers(len(colours)))], np.float32),
+        ir=0.8,
+        pos=pos,
+        alive=(times[:, -1] >= start_t) & (pos[:, 0, 2] > 0.05),
+        aspect=1.8,
+        spin_hz=float(rng.uniform(-1.5, 1.5)),
+        tumble_hz=float(rng.uniform(0.5, 2)),
+        phase=float(rng.uniform(0, 6.28)),
+        truth={"kind": "leaf"},
+    )
 
 
-def _cloth_polygon(rng: np.random.Generator, spec: SceneSpec, anchor: np.ndarray, width: float,
-                   length: float, shake_hz: float, amp: float, start_t: float, end_t: float,
-                   horizontal: float) -> np.ndarray:
+def _cloth_polygon(
+    rng: np.random.Generator,
+    spec: SceneSpec,
+    anchor: np.ndarray,
+    width: float,
+    length: float,
+    shake_hz: float,
+    amp: float,
+    start_t: float,
+    end_t: float,
+    horizontal: float,
+) -> np.ndarray:
     """(F, S, K, 3) polygon of a piece of cloth hanging from ``anchor`` and moving."""
     times = spec.times
     k = 6
@@ -409,7 +606,7 @@ def _cloth_polygon(rng: np.random.Generator, spec: SceneSpec, anchor: np.ndarray
     active = ((times >= start_t) & (times <= end_t)).astype(np.float64)
     ph = rng.uniform(0, 2 * np.pi)
     wave = np.sin(2 * np.pi * shake_hz * times[..., None] + ph + np.linspace(0, 2.0, k))
-    top = np.zeros(times.shape + (k, 3))
+    top = np.zeros((*times.shape, k, 3))
     top[..., 0] = anchor[0] + xs
     top[..., 1] = anchor[1]
     top[..., 2] = anchor[2]
@@ -430,7 +627,7 @@ def sample_scene(seed: int, index: int, opts: SynthOptions, name: str) -> SceneS
     fps = float(_pick(rng, opts.fps_choices))
     width, height = RESOLUTIONS[res]
     duration = opts.distractor_duration_s if distractor_only else opts.duration_s
-    frames = max(int(round(duration * fps)), 8)
+    frames = max(round(duration * fps), 8)
     building = sample_building(rng, opts.photo_share)
     camera = sample_camera(rng, building, width, height)
     lighting, dusk, _ = sample_lighting(rng, night)
@@ -439,16 +636,38 @@ def sample_scene(seed: int, index: int, opts: SynthOptions, name: str) -> SceneS
         ir_switch = int(rng.integers(frames // 5, max(frames // 5 + 1, 4 * frames // 5)))
     mode = lighting.mode
     exposure = {"day": rng.uniform(1 / 500, 1 / 60), "dusk": rng.uniform(1 / 60, 1 / 30)}.get(
-        mode, rng.uniform(0.5, 0.95) / fps)
-    noise = {"day": rng.uniform(1.0, 3.0), "dusk": rng.uniform(2.5, 4.5), "night": rng.uniform(3.5, 7.0),
-             "ir": rng.uniform(2.5, 6.0)}[mode]
+        mode, rng.uniform(0.5, 0.95) / fps
+    )
+    noise = {
+        "day": rng.uniform(1.0, 3.0),
+        "dusk": rng.uniform(2.5, 4.5),
+        "night": rng.uniform(3.5, 7.0),
+        "ir": rng.uniform(2.5, 6.0),
+    }[mode]
     spec = SceneSpec(
-        name=name, seed=seed, index=index, fps=fps, frames=frames, resolution=res, camera=camera,
-        building=building, lighting=lighting, ir_switch_frame=ir_switch, exposure_s=float(exposure),
-        noise_sigma=float(noise), shake_px=0.0, cloud_change=0.0,
-        rain_drops=int(rng.integers(150, 900) * (width * height) / (1920 * 1080) ** 1) if rain else 0,
-        tree=bool(rng.random() < opts.tree_share), movers=[], light_toggles=[], curtains=[],
-        bitrate=int(BITRATES[res] * fps / 25.0 * rng.uniform(0.8, 1.25)), subsamples=7,
+        name=name,
+        seed=seed,
+        index=index,
+        fps=fps,
+        frames=frames,
+        resolution=res,
+        camera=camera,
+        building=building,
+        lighting=lighting,
+        ir_switch_frame=ir_switch,
+        exposure_s=float(exposure),
+        noise_sigma=float(noise),
+        shake_px=0.0,
+        cloud_change=0.0,
+        rain_drops=int(rng.integers(150, 900) * (width * height) / (1920 * 1080) ** 1)
+        if rain
+        else 0,
+        tree=bool(rng.random() < opts.tree_share),
+        movers=[],
+        light_toggles=[],
+        curtains=[],
+        bitrate=int(BITRATES[res] * fps / 25.0 * rng.uniform(0.8, 1.25)),
+        subsamples=7,
         distractor_only=distractor_only,
     )
     duration_s = frames / fps
@@ -478,10 +697,16 @@ def sample_scene(seed: int, index: int, opts: SynthOptions, name: str) -> SceneS
                 spec.movers.append(_bird(rng, spec, beh, float(rng.uniform(-2, duration_s - 1))))
         elif kind == "flock":
             start = float(rng.uniform(-2, max(0.0, duration_s - 4)))
-            base = {"y": -float(rng.uniform(5, 30)), "z": float(rng.uniform(0.4, 1.0) * building.height_m),
-                    "speed": float(rng.uniform(6, 14)), "dir": 1.0 if rng.random() < 0.5 else -1.0}
+            base = {
+                "y": -float(rng.uniform(5, 30)),
+                "z": float(rng.uniform(0.4, 1.0) * building.height_m),
+                "speed": float(rng.uniform(6, 14)),
+                "dir": 1.0 if rng.random() < 0.5 else -1.0,
+            }
             for _ in range(int(rng.integers(5, 25))):
-                spec.movers.append(_bird(rng, spec, "flock", start + float(rng.normal(0, 0.4)), base))
+                spec.movers.append(
+                    _bird(rng, spec, "flock", start + float(rng.normal(0, 0.4)), base)
+                )
         elif kind == "leaves":
             for _ in range(int(rng.integers(2, 8))):
                 spec.movers.append(_leaf(rng, spec, float(rng.uniform(-3, duration_s - 1))))
@@ -491,21 +716,51 @@ def sample_scene(seed: int, index: int, opts: SynthOptions, name: str) -> SceneS
             if kind == "towel":
                 anchor = np.array([x, -0.35, fi * building.floor_height_m + 1.0])
                 start = float(rng.uniform(0, max(0.1, duration_s - 5)))
-                poly = _cloth_polygon(rng, spec, anchor, float(rng.uniform(0.5, 0.9)),
-                                      float(rng.uniform(0.6, 1.2)), float(rng.uniform(1.5, 3.5)),
-                                      float(rng.uniform(0.25, 0.6)), start,
-                                      start + float(rng.uniform(2, 6)), 0.1)
-                col = np.array([[0.9, 0.9, 0.9], [0.2, 0.4, 0.85], [0.7, 0.3, 0.2]][int(rng.integers(3))],
-                               np.float32)
+                poly = _cloth_polygon(
+                    rng,
+                    spec,
+                    anchor,
+                    float(rng.uniform(0.5, 0.9)),
+                    float(rng.uniform(0.6, 1.2)),
+                    float(rng.uniform(1.5, 3.5)),
+                    float(rng.uniform(0.25, 0.6)),
+                    start,
+                    start + float(rng.uniform(2, 6)),
+                    0.1,
+                )
+                col = np.array(
+                    [[0.9, 0.9, 0.9], [0.2, 0.4, 0.85], [0.7, 0.3, 0.2]][int(rng.integers(3))],
+                    np.float32,
+                )
             else:
                 anchor = np.array([x, -1.2, fi * building.floor_height_m + 1.1])
-                poly = _cloth_polygon(rng, spec, anchor, float(rng.uniform(0.4, 1.2)),
-                                      float(rng.uniform(0.5, 0.9)), float(rng.uniform(0.3, 1.2)),
-                                      float(rng.uniform(0.1, 0.3)), -1.0, duration_s + 1, 0.25)
+                poly = _cloth_polygon(
+                    rng,
+                    spec,
+                    anchor,
+                    float(rng.uniform(0.4, 1.2)),
+                    float(rng.uniform(0.5, 0.9)),
+                    float(rng.uniform(0.3, 1.2)),
+                    float(rng.uniform(0.1, 0.3)),
+                    -1.0,
+                    duration_s + 1,
+                    0.25,
+                )
                 col = rng.uniform(0.2, 0.95, 3).astype(np.float32)
-            spec.movers.append(Mover(kind=kind, role="distractor", shape="polygon", size_m=0.8, colour=col,
-                                     ir=0.7, pos=poly.mean(axis=2), alive=np.ones(frames, bool),
-                                     polygon=poly, truth={"kind": kind, "floor": fi + 1}))
+            spec.movers.append(
+                Mover(
+                    kind=kind,
+                    role="distractor",
+                    shape="polygon",
+                    size_m=0.8,
+                    colour=col,
+                    ir=0.7,
+                    pos=poly.mean(axis=2),
+                    alive=np.ones(frames, bool),
+                    polygon=poly,
+                    truth={"kind": kind, "floor": fi + 1},
+                )
+            )
         elif kind == "insects":
             for _ in range(int(rng.integers(1, 4))):
                 spec.movers.append(_insect(rng, spec))
@@ -517,8 +772,9 @@ def sample_scene(seed: int, index: int, opts: SynthOptions, name: str) -> SceneS
             for _ in range(int(rng.integers(1, 3))):
                 fi, ci = windows[int(rng.integers(len(windows)))]
                 s0 = int(rng.integers(0, max(1, frames - 10)))
-                spec.curtains.append((fi, ci, s0, s0 + int(rng.uniform(1.5, 5) * fps),
-                                      float(rng.uniform(0, 1))))
+                spec.curtains.append(
+                    (fi, ci, s0, s0 + int(rng.uniform(1.5, 5) * fps), float(rng.uniform(0, 1)))
+                )
         elif kind == "shake":
             spec.shake_px = float(rng.uniform(0.5, 4.0) * width / 1920)
         elif kind == "clouds":
@@ -540,14 +796,28 @@ def _insect(rng: np.random.Generator, spec: SceneSpec) -> Mover:
         p = p + v * dt
         traj[i] = p
     radius = float(rng.uniform(0.006, 0.03) * W)
-    pos = np.empty(times.shape + (3,))
-    frac = (np.arange(spec.subsamples) / max(spec.subsamples - 1, 1) - 0.5) * spec.exposure_s * spec.fps
+    pos = np.empty((*times.shape, 3))
+    frac = (
+        (np.arange(spec.subsamples) / max(spec.subsamples - 1, 1) - 0.5)
+        * spec.exposure_s
+        * spec.fps
+    )
     nxt = np.vstack([traj[1:], traj[-1:]])
     pos[..., :2] = traj[:, None, :] + frac[None, :, None] * (nxt - traj)[:, None, :]
     pos[..., 2] = radius * (1 + 0.2 * np.sin(np.arange(n) / spec.fps * 7))[:, None]
     start = int(rng.integers(0, max(1, n - 20)))
     alive = np.zeros(n, bool)
     alive[start : start + int(rng.integers(20, max(21, n)))] = True
-    return Mover(kind="insect", role="distractor", shape="disc", size_m=0.0, colour=np.full(3, 0.8, np.float32),
-                 ir=float(rng.uniform(0.6, 1.0)), pos=pos, alive=alive, space="camera", soft=0.6,
-                 truth={"kind": "insect"})
+    return Mover(
+        kind="insect",
+        role="distractor",
+        shape="disc",
+        size_m=0.0,
+        colour=np.full(3, 0.8, np.float32),
+        ir=float(rng.uniform(0.6, 1.0)),
+        pos=pos,
+        alive=alive,
+        space="camera",
+        soft=0.6,
+        truth={"kind": "insect"},
+    )

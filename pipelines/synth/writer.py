@@ -37,10 +37,15 @@ def facade_points(spec: SceneSpec, rng: np.random.Generator) -> FacadeSpec:
     pts = np.stack([X.ravel(), np.zeros(X.size), Z.ravel()], axis=1)
     uv, depth = cam.project(pts)
     m = 0.03
-    ok = ((depth > 0) & (uv[:, 0] > m * cam.width) & (uv[:, 0] < (1 - m) * cam.width)
-          & (uv[:, 1] > m * cam.height) & (uv[:, 1] < (1 - m) * cam.height)).reshape(X.shape)
+    ok = (
+        (depth > 0)
+        & (uv[:, 0] > m * cam.width)
+        & (uv[:, 0] < (1 - m) * cam.width)
+        & (uv[:, 1] > m * cam.height)
+        & (uv[:, 1] < (1 - m) * cam.height)
+    ).reshape(X.shape)
     best: tuple[float, int, int, int, int] | None = None
-    nz, nx = ok.shape
+    _nz, nx = ok.shape
     for i0 in range(nx):
         for i1 in range(i0 + 1, nx):
             both = ok[:, i0] & ok[:, i1]
@@ -57,9 +62,12 @@ def facade_points(spec: SceneSpec, rng: np.random.Generator) -> FacadeSpec:
     wall = [(xs[i0], zs[j1]), (xs[i1], zs[j1]), (xs[i1], zs[j0]), (xs[i0], zs[j0])]
     img, _ = cam.project(np.array([[x, 0.0, z] for x, z in wall]))
     img = img + rng.normal(0, 0.5, img.shape)
-    return FacadeSpec(image_points=[(float(u), float(v)) for u, v in img],
-                      facade_points=[(float(x), float(z)) for x, z in wall],
-                      floor_height_m=round(b.floor_height_m, 4), first_floor=1)
+    return FacadeSpec(
+        image_points=[(float(u), float(v)) for u, v in img],
+        facade_points=[(float(x), float(z)) for x, z in wall],
+        floor_height_m=round(b.floor_height_m, 4),
+        first_floor=1,
+    )
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -70,8 +78,12 @@ def _atomic_write_text(path: Path, text: str) -> None:
 
 def _start_time(spec: SceneSpec) -> datetime:
     rng = np.random.default_rng([spec.seed, spec.index, 11])
-    hour = {"day": rng.uniform(9, 16), "dusk": rng.uniform(17.5, 19), "night": rng.uniform(21, 27),
-            "ir": rng.uniform(21, 27)}[spec.lighting.mode]
+    hour = {
+        "day": rng.uniform(9, 16),
+        "dusk": rng.uniform(17.5, 19),
+        "night": rng.uniform(21, 27),
+        "ir": rng.uniform(21, 27),
+    }[spec.lighting.mode]
     day = datetime(2026, 6, 1, tzinfo=UTC) + timedelta(days=int(rng.integers(0, 120)))
     return day + timedelta(hours=float(hour))
 
@@ -83,26 +95,27 @@ def write_scene(spec: SceneSpec, out_dir: Path) -> dict[str, Any]:
     tmp_video = out_dir / f".{spec.name}.mp4.part"
     renderer = SceneRenderer(spec)
     W, H = spec.camera.width, spec.camera.height
-    gop = int(round(2 * spec.fps))
+    gop = round(2 * spec.fps)
     kbps = spec.bitrate // 1000
     t0 = time.perf_counter()
     render_s = 0.0
     with av.open(str(tmp_video), "w", format="mp4") as out:
         out.metadata["creation_time"] = _start_time(spec).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
-        stream = out.add_stream("libx264", rate=int(round(spec.fps)))
+        stream = out.add_stream("libx264", rate=round(spec.fps))
         stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
         stream.bit_rate = spec.bitrate
         stream.options = {
-            "preset": "veryfast", "profile": "main",
+            "preset": "veryfast",
+            "profile": "main",
             "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0:"
-                           f"vbv-maxrate={int(kbps * 1.2)}:vbv-bufsize={kbps}",
+            f"vbv-maxrate={int(kbps * 1.2)}:vbv-bufsize={kbps}",
         }
         stream.thread_count = 2
         it = renderer.frames()
         for i in range(spec.frames):
             r0 = time.perf_counter()
             frame = next(it)
-            yuv = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)
+            yuv: np.ndarray = np.asarray(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420), np.uint8)
             render_s += time.perf_counter() - r0
             vf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
             vf.pts = i
@@ -114,24 +127,46 @@ def write_scene(spec: SceneSpec, out_dir: Path) -> dict[str, Any]:
     os.replace(tmp_video, video)
     labels = renderer.truth()
     truth = {
-        "video": video.name, "fps": spec.fps, "frames": spec.frames, "width": W, "height": H,
-        "objects": labels["objects"], "distractors": labels["distractors"],
+        "video": video.name,
+        "fps": spec.fps,
+        "frames": spec.frames,
+        "width": W,
+        "height": H,
+        "objects": labels["objects"],
+        "distractors": labels["distractors"],
         "scene": {
-            "generator_version": GENERATOR_VERSION, "seed": spec.seed, "index": spec.index,
-            "resolution": spec.resolution, "lighting": spec.lighting.mode,
+            "generator_version": GENERATOR_VERSION,
+            "seed": spec.seed,
+            "index": spec.index,
+            "resolution": spec.resolution,
+            "lighting": spec.lighting.mode,
             "distractor_only": spec.distractor_only,
             "facade_texture": spec.building.photo or "procedural",
-            "floors": spec.building.floors, "exposure_s": round(spec.exposure_s, 5),
-            "noise_sigma": round(spec.noise_sigma, 2), "bitrate": spec.bitrate,
-            "camera": {"position_m": [round(float(v), 3) for v in spec.camera.position],
-                       "yaw_deg": round(spec.camera.yaw_deg, 3), "pitch_deg": round(spec.camera.pitch_deg, 3),
-                       "roll_deg": round(spec.camera.roll_deg, 3), "hfov_deg": round(spec.camera.hfov_deg, 3)},
+            "floors": spec.building.floors,
+            "exposure_s": round(spec.exposure_s, 5),
+            "noise_sigma": round(spec.noise_sigma, 2),
+            "bitrate": spec.bitrate,
+            "camera": {
+                "position_m": [round(float(v), 3) for v in spec.camera.position],
+                "yaw_deg": round(spec.camera.yaw_deg, 3),
+                "pitch_deg": round(spec.camera.pitch_deg, 3),
+                "roll_deg": round(spec.camera.roll_deg, 3),
+                "hfov_deg": round(spec.camera.hfov_deg, 3),
+            },
             "start_time_utc": _start_time(spec).isoformat().replace("+00:00", "Z"),
         },
     }
-    cam = CameraFile(id=spec.name, source=video.name,
-                     facade=facade_points(spec, np.random.default_rng([spec.seed, spec.index, 13])))
+    cam = CameraFile(
+        id=spec.name,
+        source=video.name,
+        facade=facade_points(spec, np.random.default_rng([spec.seed, spec.index, 13])),
+    )
     _atomic_write_text(out_dir / f"{spec.name}.yaml", dump_camera(cam))
     _atomic_write_text(out_dir / f"{spec.name}.truth.json", json.dumps(truth, indent=1) + "\n")
-    return {"name": spec.name, "frames": spec.frames, "resolution": spec.resolution,
-            "render_fps": spec.frames / max(render_s, 1e-9), "total_fps": spec.frames / max(total_s, 1e-9)}
+    return {
+        "name": spec.name,
+        "frames": spec.frames,
+        "resolution": spec.resolution,
+        "render_fps": spec.frames / max(render_s, 1e-9),
+        "total_fps": spec.frames / max(total_s, 1e-9),
+    }

@@ -3,7 +3,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipelines.synth.physics import G, fall_distance_closed_form, fall_speed_closed_form, integrate_fall
+from pipelines.synth.physics import (
+    G,
+    fall_distance_closed_form,
+    fall_speed_closed_form,
+    integrate_fall,
+)
 
 
 @pytest.mark.parametrize("vt", [4.0, 12.0, 30.0, 45.0])
@@ -31,7 +36,9 @@ def test_speed_approaches_terminal_velocity_and_starts_at_g() -> None:
 
 def test_body_stops_on_the_ground() -> None:
     times = np.linspace(0, 5, 51)
-    pos, landed = integrate_fall(np.array([0.0, 0.0, 10.0]), np.array([0.0, -2.0, 3.0]), 30.0, times)
+    pos, landed = integrate_fall(
+        np.array([0.0, 0.0, 10.0]), np.array([0.0, -2.0, 3.0]), 30.0, times
+    )
     assert landed[-1] and not landed[0]
     assert pos[-1, 2] == 0.0
     first = int(np.argmax(landed))

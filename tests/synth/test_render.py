@@ -11,9 +11,17 @@ from pipelines.synth.facade import Tree
 from pipelines.synth.render import SceneRenderer
 from pipelines.synth.scene import SceneSpec, SynthOptions, sample_scene
 
-CLEAN = SynthOptions(distractor_share=0.0, duration_s=4.0, night_share=0.0, rain_share=0.0,
-                     resolutions=(("720p", 1.0),), fps_choices=((25.0, 1.0),), max_objects=3,
-                     tree_share=0.0, photo_share=0.0)
+CLEAN = SynthOptions(
+    distractor_share=0.0,
+    duration_s=4.0,
+    night_share=0.0,
+    rain_share=0.0,
+    resolutions=(("720p", 1.0),),
+    fps_choices=((25.0, 1.0),),
+    max_objects=3,
+    tree_share=0.0,
+    photo_share=0.0,
+)
 
 
 def _clean_scene(seed: int) -> SceneSpec:
@@ -54,7 +62,9 @@ def test_object_pixels_differ_from_the_empty_scene_where_labelled(seed: int) -> 
         assert obj["track"], f"{obj['kind']} never visible"
         for f, x, y, rad in obj["track"]:
             d = _diff_near(with_obj[f], without[f], x, y, max(rad, 1.0) + 1.5)
-            assert d.max() >= 3, f"frame {f}: nothing drawn at the labelled {obj['kind']} ({x}, {y})"
+            assert d.max() >= 3, (
+                f"frame {f}: nothing drawn at the labelled {obj['kind']} ({x}, {y})"
+            )
             rows_checked += 1
     assert rows_checked >= 8
     # and nothing changes far away from every labelled object
@@ -63,8 +73,14 @@ def test_object_pixels_differ_from_the_empty_scene_where_labelled(seed: int) -> 
         ys, xs = np.nonzero(changed)
         rows = [row for o in truth["objects"] for row in o["track"] if row[0] == f]
         for x, y in zip(xs, ys, strict=True):
-            assert any(abs(x - r[1]) < 6 * max(r[3], 1) + 40 and abs(y - r[2]) < 6 * max(r[3], 1) + 40
-                       for r in rows) or not rows and _alive_unlabelled(spec, f), (f, x, y)
+            assert (
+                any(
+                    abs(x - r[1]) < 6 * max(r[3], 1) + 40 and abs(y - r[2]) < 6 * max(r[3], 1) + 40
+                    for r in rows
+                )
+                or (not rows
+                and _alive_unlabelled(spec, f))
+            ), (f, x, y)
 
 
 def _alive_unlabelled(spec: SceneSpec, f: int) -> bool:
@@ -82,8 +98,14 @@ def test_no_label_where_the_object_is_hidden_and_nothing_shows_there() -> None:
     band = (int(np.percentile(ys, 30)), int(np.percentile(ys, 70)))
     alpha = np.zeros((H, W), np.float32)
     alpha[band[0] : band[1]] = 1.0
-    tree = Tree(alpha=alpha, bgr=np.full((H, W, 3), 0.2, np.float32), ir=np.full((H, W), 0.5, np.float32),
-                bbox=(0, band[0], W, band[1]), sway_px=0.0, sway_hz=0.1)
+    tree = Tree(
+        alpha=alpha,
+        bgr=np.full((H, W, 3), 0.2, np.float32),
+        ir=np.full((H, W), 0.5, np.float32),
+        bbox=(0, band[0], W, band[1]),
+        sway_px=0.0,
+        sway_hz=0.1,
+    )
     empty = copy.copy(spec)
     empty.movers = []
     with_obj, r = _render(spec, tree)
@@ -92,7 +114,11 @@ def test_no_label_where_the_object_is_hidden_and_nothing_shows_there() -> None:
     hidden = [row for row in rows if row[0] not in labelled]
     assert hidden, "the band should hide part of the fall"
     for f, x, y, rad in hidden:
-        assert band[0] + rad < y < band[1] - rad or abs(y - band[0]) < 3 * rad or abs(y - band[1]) < 3 * rad
+        assert (
+            band[0] + rad < y < band[1] - rad
+            or abs(y - band[0]) < 3 * rad
+            or abs(y - band[1]) < 3 * rad
+        )
         if band[0] + 2 * rad + 2 < y < band[1] - 2 * rad - 2:
             d = _diff_near(with_obj[f], without[f], x, y, rad + 2)
             assert d.max() <= 1, f"frame {f}: object shows through the occluder"

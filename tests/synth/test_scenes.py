@@ -30,7 +30,12 @@ def test_each_scene_has_video_truth_and_camera_file(scenes: Path) -> None:
     for n in names:
         truth = json.loads((scenes / f"{n}.truth.json").read_text())
         assert truth["video"] == f"{n}.mp4"
-        assert (truth["width"], truth["height"], truth["fps"], truth["frames"]) == (1280, 720, 25.0, 50)
+        assert (truth["width"], truth["height"], truth["fps"], truth["frames"]) == (
+            1280,
+            720,
+            25.0,
+            50,
+        )
         assert len(decoded_hashes(scenes / f"{n}.mp4")) == truth["frames"]
         for o in truth["objects"]:
             assert set(o) >= {"kind", "release_frame", "origin_floor", "track"}
@@ -47,7 +52,9 @@ def test_each_scene_has_video_truth_and_camera_file(scenes: Path) -> None:
 
 
 def test_same_seed_gives_identical_decoded_frames(scenes: Path, tmp_path: Path) -> None:
-    assert main(["synth", str(tmp_path), "--count", "1", "--seed", "11", "--start", "1", *ARGS]) == 0
+    assert (
+        main(["synth", str(tmp_path), "--count", "1", "--seed", "11", "--start", "1", *ARGS]) == 0
+    )
     again = decoded_hashes(tmp_path / "scene_11_0001.mp4")
     assert again == decoded_hashes(scenes / "scene_11_0001.mp4")
     assert again != decoded_hashes(scenes / "scene_11_0002.mp4")
@@ -55,7 +62,9 @@ def test_same_seed_gives_identical_decoded_frames(scenes: Path, tmp_path: Path) 
 
 def test_other_seed_gives_other_frames(scenes: Path, tmp_path: Path) -> None:
     assert main(["synth", str(tmp_path), "--count", "1", "--seed", "12", *ARGS]) == 0
-    assert decoded_hashes(tmp_path / "scene_12_0000.mp4") != decoded_hashes(scenes / "scene_11_0000.mp4")
+    assert decoded_hashes(tmp_path / "scene_12_0000.mp4") != decoded_hashes(
+        scenes / "scene_11_0000.mp4"
+    )
 
 
 @pytest.mark.parametrize("index", range(6))

@@ -203,6 +203,13 @@ class DetectorConfig(BaseModel):
         description="A judged track is detected in at least this share of the frames it spans; "
         "noise specks linked across gaps fail.",
     )
+    min_hit_ratio_uncalibrated: float = Field(
+        default=0.8,
+        ge=0.0,
+        le=1.0,
+        description="min_hit_ratio without a facade calibration, where fewer physical tests "
+        "apply: glints flickering on cars coming down a road fail.",
+    )
     min_points_tiny: int = Field(
         default=12,
         ge=3,

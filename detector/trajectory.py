@@ -238,7 +238,8 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig) -> Verdict:
         return Verdict(False, 0.0, f"lasts {dur:.2f} s < {cfg.min_duration_s}", none)
 
     frames_spanned = dur * geom.fps + 1.0
-    if float(np.median(track.area)) <= 3.0 and n < cfg.min_hit_ratio * frames_spanned:
+    ratio = cfg.min_hit_ratio if geom.calibration is not None else cfg.min_hit_ratio_uncalibrated
+    if n < ratio * frames_spanned:
         return Verdict(False, 0.0, f"seen in {n} of {frames_spanned:.0f} frames: noise linked up",
                        none)
     if float(np.median(track.area)) <= 2.0 and n < cfg.min_points_tiny:

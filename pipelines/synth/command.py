@@ -65,6 +65,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", default="25:0.7,30:0.2,15:0.1", help="frame rates with weights")
     p.add_argument("--max-objects", type=int, default=3, help="most objects per scene (default 3)")
     p.add_argument("--jobs", type=int, default=1, help="scenes rendered in parallel")
+    p.add_argument(
+        "--contact-sheet",
+        type=Path,
+        metavar="PNG",
+        help="also write one labelled frame of every scene made, as a PNG grid",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,6 +118,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         for j in jobs:
             _report(_one(j))
+    if args.contact_sheet is not None:
+        from pipelines.synth.contact_sheet import contact_sheet
+
+        contact_sheet([j[4] / f"{j[3]}.mp4" for j in jobs], args.contact_sheet, cols=4, tile_w=480)
+        print(f"contact sheet: {args.contact_sheet}")
     return 0
 
 

@@ -354,6 +354,20 @@ class DetectorConfig(BaseModel):
         le=10.0,
         description="Seconds from the track start used to fit the release (less drag there).",
     )
+    rejoin_gap_s: float = Field(
+        default=0.6,
+        ge=0.0,
+        le=5.0,
+        description="A rejected track may be joined to one starting at most this long after "
+        "it ends (a fall lost behind a branch or across a window).",
+    )
+    rejoin_radius: float = Field(
+        default=6.0,
+        ge=0.0,
+        le=200.0,
+        description="Work px between the earlier track's extrapolation and the later track's "
+        "first point for a rejoin (grows with the gap).",
+    )
     min_score: float = Field(
         default=0.5, ge=0.0, le=1.0, description="Least score of an emitted event."
     )
@@ -364,7 +378,7 @@ class DetectorConfig(BaseModel):
         description="Weight of the classifier's score against the physics score when one is given.",
     )
     dedup_radius: float = Field(
-        default=4.0,
+        default=8.0,
         ge=0.0,
         le=100.0,
         description="Events whose trajectories lie within this distance (work px) of an already "

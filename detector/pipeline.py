@@ -77,6 +77,7 @@ class Detector:
                 cv2.fillPoly(inc, [np.round(pts).astype(np.int32)], 0)
             self.include = inc
         self._recent: list[Event] = []
+        self._rejected_tracks: list[Track] = []  # recently rejected, for re-joining fragments
         self.frames = 0
         self.guard_trips = 0
         self.rejected: list[tuple[int, str]] = []  # (track id, reason) of recent rejections
@@ -143,7 +144,14 @@ class Detector:
         for tr in tracks:
             v = judge(tr, self.geom, self.cfg)
             if not v.accepted:
+                joined = self._rejoin(tr)
+                if joined is not None:
+                    jv = judge(joined, self.geom, self.cfg)
+                    if jv.accepted:
+                        tr, v = joined, jv
+            if not v.accepted:
                 self._reject(tr, v.reason)
+                self._rejected_tracks.append(tr)
                 continue
             cls_score = self.classifier.score(tr) if self.classifier is not None else None
             score = v.score
@@ -163,6 +171,46 @@ class Detector:
             newest = max(e.end_s for e in self._recent)
             self._recent = [e for e in self._recent if e.end_s > newest - 10.0]
         return out
+
+    def _rejoin(self, tr: Track) -> Track | None:
+        """``tr`` joined after the rejected track it continues, if one ended just before it.
+
+        A fast object crossing a window or the tree's edge can be lost for longer than the
+        tracker waits; its two halves each fail the physics (the second is "already fast
+        when first seen"), the whole passes. The earlier half must end at most
+        ``rejoin_gap_s`` before ``tr`` starts, and its quadratic extrapolation must meet
+        ``tr``'s first point within ``rejoin_radius`` work px (plus growth with the gap).
+        """
+        cfg = self.cfg
+        t_start = float(tr.t[0])
+        keep = [o for o in self._rejected_tracks if float(o.t[-1]) > t_start - 3.0]
+        self._rejected_tracks = keep[-100:]
+        best: tuple[float, Track] | None = None
+        for old in keep:
+            gap = t_start - float(old.t[-1])
+            if not 0.0 < gap <= cfg.rejoin_gap_s or len(old) < 4:
+                continue
+            k = min(len(old), 12)
+            ts = old.t[-k:] - old.t[-1]
+            deg = 2 if k >= 6 else 1
+            px = np.polyval(np.polyfit(ts, old.x[-k:], deg), gap)
+            py = np.polyval(np.polyfit(ts, old.y[-k:], deg), gap)
+            dist = float(np.hypot(px - tr.x[0], py - tr.y[0]))
+            if dist <= cfg.rejoin_radius * (1.0 + 4.0 * gap) and (best is None or dist < best[0]):
+                best = (dist, old)
+        if best is None:
+            return None
+        old = best[1]
+        return Track(
+            id=old.id,
+            t=np.concatenate([old.t, tr.t]),
+            x=np.concatenate([old.x, tr.x]),
+            y=np.concatenate([old.y, tr.y]),
+            area=np.concatenate([old.area, tr.area]),
+            contrast=np.concatenate([old.contrast, tr.contrast]),
+            strength=np.concatenate([old.strength, tr.strength]),
+            left_frame=tr.left_frame,
+        )
 
     def _reject(self, tr: Track, reason: str) -> None:
         log.debug("track %d (%d points from %.2f s) rejected: %s", tr.id, len(tr), tr.t[0], reason)
@@ -193,15 +241,15 @@ class Detector:
     def _duplicate(self, ev: Event) -> bool:
         """True when most of ``ev`` retraces an event already emitted."""
         radius = self.cfg.dedup_radius * self.geom.scale
-        half_frame = 0.5 / self.fps
+        t_tol = 2.5 / self.fps  # a trailing ghost of the same object lags a frame or two
         a = ev.trajectory
         for old in self._recent:
             if old.end_s < ev.start_s or old.start_s > ev.end_s:
                 continue
             b = old.trajectory
-            close_t = np.abs(a[:, None, 0] - b[None, :, 0]) < half_frame
+            close_t = np.abs(a[:, None, 0] - b[None, :, 0]) < t_tol
             near = np.hypot(a[:, None, 1] - b[None, :, 1], a[:, None, 2] - b[None, :, 2]) <= radius
             shared = int((close_t & near).any(axis=1).sum())
-            if shared >= max(3, a.shape[0] // 2):
+            if shared >= max(3, min(a.shape[0], b.shape[0]) // 2):
                 return True
         return False

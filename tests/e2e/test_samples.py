@@ -1,0 +1,61 @@
+"""The bundled sample videos through ``fallwatch analyze``, scored like ``fallwatch eval``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.evaluate import score_scene
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "sample_videos"
+NEGATIVES = ROOT.parent / "shared" / "data" / "negatives"
+
+
+def _analyze(video: Path, camera: Path | None = None) -> dict:
+    cmd = [sys.executable, "-m", "pipelines.cli", "analyze", str(video)]
+    if camera is not None:
+        cmd += ["--camera", str(camera)]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    out: dict = json.loads(r.stdout)
+    return out
+
+
+def _scene(name: str) -> tuple[dict, dict]:
+    out = _analyze(SAMPLES / f"{name}.mp4", SAMPLES / f"{name}.yaml")
+    truth = json.loads((SAMPLES / f"{name}.truth.json").read_text())
+    return out, truth
+
+
+def test_day_sample_finds_both_objects_with_their_floors() -> None:
+    out, truth = _scene("day_7_0000")
+    assert out["complete"] and out["frames"] == truth["frames"]
+    s = score_scene(out["events"], truth)
+    assert s["detectable"] == 2
+    assert s["matched"] == 2 and s["false_alarms"] == 0
+    assert s["floor_within1"] == 2
+
+
+def test_night_infrared_sample_finds_both_objects() -> None:
+    out, truth = _scene("night_8_0002")
+    s = score_scene(out["events"], truth)
+    assert s["matched"] == s["detectable"] == 2
+    assert s["false_alarms"] == 0
+
+
+@pytest.mark.parametrize("name", ["distractors_9_0003", "distractors_9_0005"])
+def test_distractor_samples_raise_no_event(name: str) -> None:
+    out, truth = _scene(name)
+    assert not truth["objects"]
+    assert out["events"] == []
+
+
+def test_real_swaying_tree_footage_raises_no_event() -> None:
+    out = _analyze(NEGATIVES / "opencv_tree.avi")
+    assert out["complete"] and out["frames"] == 68
+    assert out["events"] == []

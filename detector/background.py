@@ -109,6 +109,7 @@ class BackgroundModel:
         self._tmp = np.empty((self.h, self.w), np.float32)
         self._diff = np.empty((self.h, self.w), np.float32)
         self._signed = np.empty((self.h, self.w), np.float32)
+        self._zeros = np.zeros((self.h, self.w), np.float32)
         self.warmup_frames = round(config.warmup_s * fps)
         self.guard_blind_frames = round(config.guard_blind_s * fps)
 
@@ -190,7 +191,7 @@ class BackgroundModel:
         cv2.subtract(f, self._hi, dst=diff)
         cv2.subtract(self._lo, f, dst=tmp)
         cv2.max(diff, tmp, dst=diff)
-        np.maximum(diff, 0.0, out=diff)
+        cv2.threshold(diff, 0.0, 0.0, cv2.THRESH_TOZERO, dst=diff)  # SIMD; np.maximum is 4x slower
         cv2.subtract(f, self._hi if cfg.shake_radius == 0 else self._bg, dst=self._signed)
 
         mask = cv2.compare(diff, self._thresh, cv2.CMP_GT)
@@ -202,7 +203,7 @@ class BackgroundModel:
             self.noise_updates += 1
             a = max(self.alpha_noise, 1.0 / self.noise_updates)
             # clipped at the threshold: a passing object barely raises the noise
-            noise_in = cv2.min(np.abs(self._signed), self._thresh)
+            noise_in = cv2.min(cv2.absdiff(self._signed, self._zeros), self._thresh)
             cv2.accumulateWeighted(noise_in, self._noise, a)
             self._refresh_thresh()
         if fraction > cfg.guard_fraction and not warming:

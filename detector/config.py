@@ -348,6 +348,13 @@ class DetectorConfig(BaseModel):
         "heights) must trace back to a release from rest within release_lookback_s; rain "
         "and other things already falling fast when they appear fail this.",
     )
+    max_entry_speed_ms: float = Field(
+        default=15.0,
+        ge=0.0,
+        le=100.0,
+        description="With calibration: an object entering at the top edge, released above the "
+        "picture, is at most this fast on the wall plane (m/s; 15 m/s is a fall of about 12 m).",
+    )
     early_fit_s: float = Field(
         default=0.8,
         ge=0.1,

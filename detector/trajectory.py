@@ -371,6 +371,16 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig) -> Verdict:
         return Verdict(False, 0.0, f"already fast when first seen {top:.0f} px below the top "
                        f"(no release within {cfg.release_lookback_s} s)",
                        **common)  # type: ignore[arg-type]
+    if cal is not None and t_rel <= -0.95 * cfg.release_lookback_s:
+        # entering at the top edge, released above the picture: but not from far above it.
+        # Rain close to the lens, mapped onto the wall, "enters" at 25-45 m/s.
+        first = inl & (t <= float(t[inl][0]) + 0.2)
+        if first.sum() >= 3:
+            v_entry = float(np.polyfit(t[first], down_s[first], 1)[0])
+            if v_entry > cfg.max_entry_speed_ms:
+                return Verdict(False, 0.0, f"enters the picture at {v_entry:.1f} m/s > "
+                               f"{cfg.max_entry_speed_ms}: rain near the lens, or released far "
+                               "above the view", **common)  # type: ignore[arg-type]
 
     if geom.pose is not None and cal is not None:
         better = _release_3d(track, geom, cfg, inl, t, t0)

@@ -162,7 +162,7 @@ class Detector:
                 self._reject(tr, f"score {score:.2f} < {self.cfg.min_score}")
                 continue
             ev = self._event(tr, v, score, cls_score)
-            if self._duplicate(ev):
+            if self._duplicate(ev, float(np.sqrt(np.median(tr.area)))):
                 self._reject(tr, "duplicate of an emitted event")
                 continue
             self._recent.append(ev)
@@ -238,9 +238,11 @@ class Detector:
             classifier_score=cls_score,
         )
 
-    def _duplicate(self, ev: Event) -> bool:
+    def _duplicate(self, ev: Event, size: float) -> bool:
         """True when most of ``ev`` retraces an event already emitted."""
-        radius = self.cfg.dedup_radius * self.geom.scale
+        # a big object (cloth, a bag) breaks into several blobs, each tracked: the radius
+        # grows with the blob size (``size``: work px, the root of its area)
+        radius = (self.cfg.dedup_radius + 2.0 * size) * self.geom.scale
         t_tol = 2.5 / self.fps  # a trailing ghost of the same object lags a frame or two
         a = ev.trajectory
         for old in self._recent:

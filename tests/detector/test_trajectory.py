@@ -104,3 +104,30 @@ def test_robust_polyfit_recovers_a_parabola_despite_outliers():
     coeffs, inl, rms = robust_polyfit(t, vals, 2, 0.1)
     np.testing.assert_allclose(coeffs[:, 0], [3, -1, 2], atol=1e-6)
     assert inl.sum() == 18 and not inl[3] and not inl[11] and rms < 1e-6
+
+
+def _entering(y_release: float, dur: float = 1.6):
+    """A drop released ``-y_release`` input px above the picture, seen from the top edge on."""
+    p = fall_path(0.0, 300.0, y_release, 6.0, drag=0.0008)  # terminal speed ~45 m/s
+    t = np.arange(0.0, 6.0, 1 / FPS)
+    xy = np.array([p(ti) for ti in t])
+    seen = (xy[:, 1] >= 1.0) & (xy[:, 1] < 358.0)
+    first = int(np.argmax(seen))
+    keep = np.zeros_like(seen)
+    keep[first : first + int(dur * FPS)] = True
+    keep &= seen
+    return t[keep], xy[keep, 0], xy[keep, 1]
+
+
+def test_an_object_entering_from_just_above_the_picture_is_accepted():
+    t, x, y = _entering(-12.0)  # released 2 m above the top edge
+    v = judge(_track(t, x, y), GEOM, CFG)
+    assert v.accepted, v.reason
+
+
+def test_something_entering_the_top_edge_far_too_fast_is_rejected():
+    """Rain near the lens maps onto the wall as a body already falling at 25-45 m/s."""
+    t, x, y = _entering(-240.0)  # would have fallen 40 m above the picture: ~27 m/s
+    v = judge(_track(t, x, y), GEOM, CFG)
+    assert not v.accepted
+    assert "enters the picture" in v.reason

@@ -10,7 +10,6 @@ patches are touched per moving thing; the full-frame steps are OpenCV kernels.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -63,16 +62,6 @@ def _unit_shape(shape: str, aspect: float, t: float, phase: float) -> np.ndarray
     elif shape == "cloth":
         r = 0.75 + 0.3 * np.sin(2 * a + phase + 7.0 * t) * np.cos(3 * a - 5.0 * t)
     return np.stack([r * np.cos(a), r * w * np.sin(a)], axis=1)
-
-
-@dataclass
-class Sprite:
-    """A drawn patch: top-left corner, coverage (h, w) float32 and colour (3,) 0-255."""
-
-    x0: int
-    y0: int
-    alpha: np.ndarray
-    colour: np.ndarray
 
 
 def _raster(polys: list[np.ndarray], width: int, height: int) -> tuple[int, int, np.ndarray] | None:

@@ -185,7 +185,6 @@ class SceneSpec:
     bitrate: int
     subsamples: int
     distractor_only: bool
-    rng_state: dict[str, Any] = field(default_factory=dict)
 
     @property
     def times(self) -> np.ndarray:

@@ -94,13 +94,14 @@ def write_scene(spec: SceneSpec, out_dir: Path) -> dict[str, Any]:
     video = out_dir / f"{spec.name}.mp4"
     tmp_video = out_dir / f".{spec.name}.mp4.part"
     renderer = SceneRenderer(spec)
+    start = _start_time(spec)
     W, H = spec.camera.width, spec.camera.height
     gop = round(2 * spec.fps)
     kbps = spec.bitrate // 1000
     t0 = time.perf_counter()
     render_s = 0.0
     with av.open(str(tmp_video), "w", format="mp4") as out:
-        out.metadata["creation_time"] = _start_time(spec).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+        out.metadata["creation_time"] = start.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
         stream = out.add_stream("libx264", rate=round(spec.fps))
         stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
         stream.bit_rate = spec.bitrate
@@ -153,7 +154,7 @@ def write_scene(spec: SceneSpec, out_dir: Path) -> dict[str, Any]:
                 "roll_deg": round(spec.camera.roll_deg, 3),
                 "hfov_deg": round(spec.camera.hfov_deg, 3),
             },
-            "start_time_utc": _start_time(spec).isoformat().replace("+00:00", "Z"),
+            "start_time_utc": start.isoformat().replace("+00:00", "Z"),
         },
     }
     cam = CameraFile(

@@ -111,7 +111,9 @@ def write_scene(spec: SceneSpec, out_dir: Path) -> dict[str, Any]:
             "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0:"
             f"vbv-maxrate={int(kbps * 1.2)}:vbv-bufsize={kbps}",
         }
-        stream.thread_count = 2
+        # one encoder thread: x264's threaded rate control made 1080p output differ from run
+        # to run (decoded frames too); parallelism comes from rendering scenes side by side
+        stream.thread_count = 1
         it = renderer.frames()
         for i in range(spec.frames):
             r0 = time.perf_counter()

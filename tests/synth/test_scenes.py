@@ -92,3 +92,11 @@ def test_bad_options_exit_2(tmp_path: Path) -> None:
     assert main(["synth", str(tmp_path), "--count", "0"]) == 2
     assert main(["synth", str(tmp_path), "--resolutions", "8k"]) == 2
     assert not list(tmp_path.iterdir())
+
+
+def test_same_seed_gives_identical_decoded_frames_at_1080p(tmp_path: Path) -> None:
+    args = ["--duration", "1.2", "--distractor-share", "0", "--resolutions", "1080p", "--fps", "25"]
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["synth", str(a), "--count", "1", "--seed", "7", *args]) == 0
+    assert main(["synth", str(b), "--count", "1", "--seed", "7", *args]) == 0
+    assert decoded_hashes(a / "scene_7_0000.mp4") == decoded_hashes(b / "scene_7_0000.mp4")

@@ -820,3 +820,21 @@ def _insect(rng: np.random.Generator, spec: SceneSpec) -> Mover:
         soft=0.6,
         truth={"kind": "insect"},
     )
+
+
+def add_flock(spec: SceneSpec, count: int, start_t: float, seed: int) -> None:
+    """Append a flock of ``count`` birds to ``spec``, crossing the picture from ``start_t`` s.
+
+    For benchmarks that vary the number of moving things in a scene. It draws from its own
+    generator (seeded with ``seed``), so the rest of the scene is unchanged and the same
+    arguments give the same flock.
+    """
+    rng = np.random.default_rng([seed, 77])
+    base = {
+        "y": -float(rng.uniform(5, 20)),
+        "z": float(rng.uniform(0.4, 0.8) * spec.building.height_m),
+        "speed": float(rng.uniform(6, 10)),
+        "dir": 1.0 if rng.random() < 0.5 else -1.0,
+    }
+    for _ in range(count):
+        spec.movers.append(_bird(rng, spec, "flock", start_t + float(rng.normal(0, 0.4)), base))

@@ -326,6 +326,13 @@ class DetectorConfig(BaseModel):
         description="3-D fit: a release placed further than this out from the wall is not "
         "believed; the wall-plane estimate stands.",
     )
+    min_terminal_speed_ms: float = Field(
+        default=4.0,
+        ge=0.0,
+        le=100.0,
+        description="3-D fit: a track that only the 3-D fit explains (a throw towards the "
+        "camera) must have at least this terminal speed (leaves and paper flutter slower), m/s.",
+    )
     max_fit_rms_px: float = Field(
         default=2.0,
         gt=0.1,
@@ -383,6 +390,13 @@ class DetectorConfig(BaseModel):
         ge=0.0,
         le=1.0,
         description="Weight of the classifier's score against the physics score when one is given.",
+    )
+    classifier_threshold: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="A track that passed the physics is not an event when the learned "
+        "classifier (when one is loaded) gives it less than this probability.",
     )
     dedup_radius: float = Field(
         default=8.0,

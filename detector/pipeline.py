@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -23,6 +23,7 @@ from detector.calibration import FacadeCalibration
 from detector.classifier import TrackClassifier
 from detector.config import DetectorConfig
 from detector.events import Event, Origin
+from detector.track_features import CropRecorder
 from detector.tracking import Track, Tracker
 from detector.trajectory import Geometry, Verdict, judge
 
@@ -42,7 +43,13 @@ class Detector:
         calibration: facade homography in input pixels; enables wall-space physics and
             floor numbers.
         exclude: polygons in input pixels where nothing is detected.
-        classifier: optional second opinion on tracks that pass the physics.
+        classifier: optional second opinion on tracks that pass the physics; a score
+            below ``classifier_threshold`` rejects the track.
+
+    Attributes:
+        candidate_hook: when set, called with every track that passed the physics (with
+            its appearance patches and ``meta``), before the classifier; used to collect
+            training data.
     """
 
     def __init__(
@@ -69,6 +76,8 @@ class Detector:
         self.tracker = Tracker(self.size, fps, cfg,
                                gravity=lambda x, y: self.geom.gravity_px(x, y, g0))
         self.classifier = classifier
+        self.candidate_hook: Callable[[Track], None] | None = None
+        self.crops = CropRecorder()
         self.include: np.ndarray | None = None
         if exclude:
             inc = np.full((h, w), 255, np.uint8)
@@ -124,6 +133,8 @@ class Detector:
                     blobs = blobs[self.include[yi, xi] > 0]
         c3 = time.perf_counter()
         ended = self.tracker.step(blobs, float(t_s), blind=blind)
+        if self.classifier is not None or self.candidate_hook is not None:
+            self.crops.capture(small, fg.signed, *self.tracker.updated, self.tracker.ids)
         c4 = time.perf_counter()
         events = self._judge(ended)
         c5 = time.perf_counter()
@@ -142,6 +153,7 @@ class Detector:
     def _judge(self, tracks: list[Track]) -> list[Event]:
         out: list[Event] = []
         for tr in tracks:
+            tr.crops = self.crops.take(tr.id)
             v = judge(tr, self.geom, self.cfg)
             if not v.accepted:
                 joined = self._rejoin(tr)
@@ -153,8 +165,15 @@ class Detector:
                 self._reject(tr, v.reason)
                 self._rejected_tracks.append(tr)
                 continue
+            if self.classifier is not None or self.candidate_hook is not None:
+                self._describe(tr, v)
+            if self.candidate_hook is not None:
+                self.candidate_hook(tr)
             cls_score = self.classifier.score(tr) if self.classifier is not None else None
             score = v.score
+            if cls_score is not None and cls_score < self.cfg.classifier_threshold:
+                self._reject(tr, f"classifier {cls_score:.2f} < {self.cfg.classifier_threshold}")
+                continue
             if cls_score is not None:
                 wgt = self.cfg.classifier_weight
                 score = (1.0 - wgt) * score + wgt * float(np.clip(cls_score, 0.0, 1.0))
@@ -210,7 +229,29 @@ class Detector:
             contrast=np.concatenate([old.contrast, tr.contrast]),
             strength=np.concatenate([old.strength, tr.strength]),
             left_frame=tr.left_frame,
+            crops=tr.crops if old.crops is None else (
+                old.crops if tr.crops is None else np.concatenate([old.crops, tr.crops])),
         )
+
+    def _describe(self, tr: Track, v: Verdict) -> None:
+        """Fill ``tr.meta``: what a classifier needs to know beside the track itself."""
+        g0 = self.cfg.gravity_prior_hps2 * self.size[1]
+        mx, my = np.median(tr.x), np.median(tr.y)
+        g_px = float(self.geom.gravity_px(np.array([mx]), np.array([my]), g0)[0])
+        calibrated = v.accel_units == "m/s^2"
+        accel_g = v.accel / 9.81 if calibrated else v.accel / max(g_px * self.geom.scale, 1e-6)
+        tr.meta = {
+            "g_px": g_px,
+            "fps": self.fps,
+            "calibrated": float(calibrated),
+            "physics_score": float(v.score),
+            "accel_g": float(np.clip(accel_g, -5.0, 5.0)),
+            "fall_m": float(np.log1p(max(v.fall_m or 0.0, 0.0))),
+            "fall_h": float(v.fall_px / self.height),
+            "residual": float(np.log1p(max(v.residual, 0.0))),
+            "inlier_frac": float(np.mean(v.inliers)) if v.inliers.size else 0.0,
+            "left_frame": float(tr.left_frame),
+        }
 
     def _reject(self, tr: Track, reason: str) -> None:
         log.debug("track %d (%d points from %.2f s) rejected: %s", tr.id, len(tr), tr.t[0], reason)

@@ -13,7 +13,7 @@ solved with ``scipy.optimize.linear_sum_assignment``, established tracks first.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -112,7 +112,11 @@ class Track:
         t: (n,) float64 times (s); x, y: (n,) float64 centroids (work px);
         area: (n,) float64 blob areas (work px); contrast: (n,) float64 signed contrasts;
         strength: (n,) float64 peak diff / threshold;
-        left_frame: the track ended because it left the picture.
+        left_frame: the track ended because it left the picture;
+        crops: (k, C, S, S) float32 appearance patches along the track (see
+            :mod:`detector.pipeline`), or None when not captured;
+        meta: context for a classifier (frame size, fps, the physics verdict), filled by
+            the detector before the classifier sees the track.
     """
 
     id: int
@@ -123,6 +127,8 @@ class Track:
     contrast: np.ndarray
     strength: np.ndarray
     left_frame: bool = False
+    crops: np.ndarray | None = None
+    meta: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = self.t.shape[0]
@@ -179,6 +185,10 @@ class Tracker:
         self.misses = np.zeros(0, np.int32)
         self.born = np.zeros(0, np.float64)
         self._hist: dict[int, list[tuple[float, float, float, float, float, float]]] = {}
+        # tracks given a detection by the last step: ids (M,) int64, their hits so far (M,)
+        # and the blobs' x, y, area (M,) float64 (work px), for appearance capture
+        self.updated: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] = (
+            np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0), np.zeros(0), np.zeros(0))
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -195,6 +205,8 @@ class Tracker:
         """
         dt = 1.0 / self.fps if self.t_last is None else max(t - self.t_last, 1e-3)
         self.t_last = t
+        self.updated = (np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0),
+                        np.zeros(0), np.zeros(0))
         if len(self):
             self.mean, self.cov = predict(self.mean, self.cov, dt, self.q)
         if blind:
@@ -238,6 +250,8 @@ class Tracker:
                 self.mean[ta], self.cov[ta] = update(self.mean[ta], self.cov[ta], z[ba], r[ba])
                 self.hits[ta] += 1
                 self.misses[ta] = 0
+                self.updated = (self.ids[ta].copy(), self.hits[ta].copy(), blobs.x[ba],
+                                blobs.y[ba], blobs.area[ba])
                 for i, j in zip(ta.tolist(), ba.tolist(), strict=True):
                     self._hist[int(self.ids[i])].append(
                         (t, float(blobs.x[j]), float(blobs.y[j]), float(blobs.area[j]),

@@ -838,3 +838,43 @@ def add_flock(spec: SceneSpec, count: int, start_t: float, seed: int) -> None:
     }
     for _ in range(count):
         spec.movers.append(_bird(rng, spec, "flock", start_t + float(rng.normal(0, 0.4)), base))
+
+
+HARD_KINDS = (("glide", 0.25), ("swoop", 0.2), ("leaf", 0.25), ("towel", 0.1), ("insect", 0.2))
+
+
+def add_hard_distractors(spec: SceneSpec, count: int, seed: int) -> None:
+    """Append ``count`` distractors of the kinds that fall or swoop like objects.
+
+    Birds gliding down onto a ledge or swooping, falling leaves, a towel shaken from a
+    window, moths at the lens (the lens at any hour): what training a classifier needs
+    many of. It draws from its own generator (seeded with ``seed`` and the scene index),
+    so the rest of the scene is unchanged and the same arguments give the same movers.
+    """
+    rng = np.random.default_rng([seed, spec.index, 79])
+    duration_s = spec.frames / spec.fps
+    windows = _visible_windows(spec.camera, spec.building, 0.04)
+    for _ in range(count):
+        kind = _pick(rng, HARD_KINDS)
+        start = float(rng.uniform(-1.0, max(0.0, duration_s - 1.5)))
+        if kind in ("glide", "swoop"):
+            spec.movers.append(_bird(rng, spec, kind, start))
+        elif kind == "leaf":
+            spec.movers.append(_leaf(rng, spec, start))
+        elif kind == "insect":
+            spec.movers.append(_insect(rng, spec))
+        elif windows:
+            fi, ci = windows[int(rng.integers(len(windows)))]
+            x, _z = spec.building.window_centre(fi, ci)
+            anchor = np.array([x, -0.35, fi * spec.building.floor_height_m + 1.0])
+            poly = _cloth_polygon(rng, spec, anchor, float(rng.uniform(0.5, 0.9)),
+                                  float(rng.uniform(0.6, 1.2)), float(rng.uniform(1.5, 3.5)),
+                                  float(rng.uniform(0.25, 0.6)), start,
+                                  start + float(rng.uniform(2, 6)), 0.1)
+            spec.movers.append(Mover(
+                kind="towel", role="distractor", shape="polygon", size_m=0.8,
+                colour=np.array([[0.9, 0.9, 0.9], [0.2, 0.4, 0.85],
+                                 [0.7, 0.3, 0.2]][int(rng.integers(3))], np.float32),
+                ir=0.7, pos=poly.mean(axis=2), alive=np.ones(spec.frames, bool), polygon=poly,
+                truth={"kind": "towel", "floor": fi + 1},
+            ))

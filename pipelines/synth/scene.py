@@ -537,7 +537,12 @@ def _bird(
     )
 
 
-def _leaf(rng: np.random.Generator, spec: SceneSpec, start_t: float) -> Mover:
+def _leaf(
+    rng: np.random.Generator,
+    spec: SceneSpec,
+    start_t: float,
+    vt_range: tuple[float, float] = (0.8, 2.0),
+) -> Mover:
     cam, b = spec.camera, spec.building
     times = spec.times
     p0 = np.array(
@@ -547,7 +552,7 @@ def _leaf(rng: np.random.Generator, spec: SceneSpec, start_t: float) -> Mover:
             rng.uniform(0.3, 0.8) * b.height_m,
         ]
     )
-    vt = float(rng.uniform(0.8, 2.0))
+    vt = float(rng.uniform(*vt_range))
     ts = times.ravel()
     after = ts >= start_t
     pos = np.empty((ts.size, 3))
@@ -840,14 +845,52 @@ def add_flock(spec: SceneSpec, count: int, start_t: float, seed: int) -> None:
         spec.movers.append(_bird(rng, spec, "flock", start_t + float(rng.normal(0, 0.4)), base))
 
 
-HARD_KINDS = (("glide", 0.25), ("swoop", 0.2), ("leaf", 0.25), ("towel", 0.1), ("insect", 0.2))
+HARD_KINDS = (
+    ("glide", 0.15),
+    ("stoop", 0.2),
+    ("swoop", 0.05),
+    ("leaf", 0.3),
+    ("towel", 0.1),
+    ("insect", 0.2),
+)
+
+
+def _stoop(rng: np.random.Generator, spec: SceneSpec, start_t: float) -> Mover:
+    """A bird that folds its wings and dives, speeding up like a falling body, then pulls out."""
+    b, cam = spec.building, spec.camera
+    times = spec.times
+    dt = times - start_t
+    direction = 1.0 if rng.random() < 0.5 else -1.0
+    p0 = np.array([cam.C[0] + rng.uniform(-15, 15), -rng.uniform(1.0, 10.0),
+                   rng.uniform(0.5, 0.95) * b.height_m])
+    vh = direction * float(rng.uniform(1.0, 6.0))
+    acc = float(rng.uniform(0.45, 0.95) * 9.81)
+    dur = float(rng.uniform(0.8, 2.0))
+    tau = float(rng.uniform(0.2, 0.5))
+    td = np.clip(dt, 0.0, dur)
+    after = np.clip(dt - dur, 0.0, None)
+    vz_end = acc * dur
+    z = p0[2] - 0.5 * acc * td**2 - vz_end * tau * (1 - np.exp(-after / tau))
+    pos = np.empty((*times.shape, 3))
+    pos[..., 0] = p0[0] + vh * np.clip(dt, 0.0, None) - direction * 3.0 * np.minimum(dt, 0.0)
+    pos[..., 1] = p0[1]
+    pos[..., 2] = np.where(dt < 0, p0[2] + 0.2 * np.sin(dt), z)
+    colour = np.array([rng.uniform(0.1, 0.45)] * 3, np.float32)
+    return Mover(
+        kind="bird", role="distractor", shape="bird", size_m=float(rng.uniform(0.2, 0.45)),
+        colour=colour, ir=float(rng.uniform(0.3, 0.7)), pos=pos,
+        alive=(times[:, -1] >= start_t - 1.0) & (times[:, 0] <= start_t + dur + 3.0),
+        flap_hz=0.0, phase=float(rng.uniform(0, 2 * np.pi)),
+        truth={"kind": "bird", "behaviour": "stoop"},
+    )
 
 
 def add_hard_distractors(spec: SceneSpec, count: int, seed: int) -> None:
     """Append ``count`` distractors of the kinds that fall or swoop like objects.
 
-    Birds gliding down onto a ledge or swooping, falling leaves, a towel shaken from a
-    window, moths at the lens (the lens at any hour): what training a classifier needs
+    Birds gliding down onto a ledge, swooping, or diving with folded wings (speeding up like
+    a falling body, then pulling out), leaves and heavier ones that fall faster, a towel
+    shaken from a window, moths at the lens (the lens at any hour): what training a classifier needs
     many of. It draws from its own generator (seeded with ``seed`` and the scene index),
     so the rest of the scene is unchanged and the same arguments give the same movers.
     """
@@ -859,8 +902,10 @@ def add_hard_distractors(spec: SceneSpec, count: int, seed: int) -> None:
         start = float(rng.uniform(-1.0, max(0.0, duration_s - 1.5)))
         if kind in ("glide", "swoop"):
             spec.movers.append(_bird(rng, spec, kind, start))
+        elif kind == "stoop":
+            spec.movers.append(_stoop(rng, spec, start))
         elif kind == "leaf":
-            spec.movers.append(_leaf(rng, spec, start))
+            spec.movers.append(_leaf(rng, spec, start, (1.5, 6.0)))
         elif kind == "insect":
             spec.movers.append(_insect(rng, spec))
         elif windows:

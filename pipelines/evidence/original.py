@@ -1,6 +1,6 @@
 """Original evidence clips: the source's own encoded packets, remuxed without re-encoding.
 
-Usage (what ``fallwatch analyze --clips-dir`` does)::
+Usage (what ``pipelines.evidence.EvidenceWriter`` does for ``fallwatch analyze --clips-dir``)::
 
     ring = PacketRing(keep_s=20.0, time_base=source.info.time_base, fps=source.info.fps)
     clips = ClipCollector(ring)
@@ -93,10 +93,16 @@ class PacketRing:
         self.fps = float(fps)
         self._packets: deque[StoredPacket] = deque()
         self._count = 0
+        self._bytes = 0
         self.offset_s: float | None = None  # stream seconds - Frame.t_s
 
     def __len__(self) -> int:
         return len(self._packets)
+
+    @property
+    def nbytes(self) -> int:
+        """Encoded bytes held (the packets' data, without Python's per-object overhead)."""
+        return self._bytes
 
     def make(self, packet: av.Packet) -> StoredPacket:
         """A ``StoredPacket`` copy of a demuxed packet (its bytes are copied)."""
@@ -118,6 +124,7 @@ class PacketRing:
         ``keep_s`` before it."""
         packets = self._packets
         packets.append(stored)
+        self._bytes += len(stored.data)
         cutoff = stored.decode_t_s - self.keep_s
         # Drop from the front while the *next* keyframe is still older than the cutoff, so
         # the ring always starts at a keyframe at or before the cutoff.
@@ -126,15 +133,15 @@ class PacketRing:
             if nxt is None or packets[nxt].decode_t_s > cutoff:
                 break
             for _ in range(nxt):
-                packets.popleft()
+                self._bytes -= len(packets.popleft().data)
         if not packets[0].keyframe:  # the stream started mid-GOP: nothing to start from yet
             nxt = _next_keyframe(packets, 0)
             if nxt is not None:
                 for _ in range(nxt):
-                    packets.popleft()
+                    self._bytes -= len(packets.popleft().data)
             else:  # no keyframe at all so far: keep no more than keep_s of them
                 while len(packets) > 1 and packets[0].decode_t_s < cutoff:
-                    packets.popleft()
+                    self._bytes -= len(packets.popleft().data)
 
     def align(self, frame_pts: int | None, frame_t_s: float) -> None:
         """Tie stream time to the ``Frame.t_s`` clock, from the first decoded frame."""

@@ -1,0 +1,241 @@
+"""The annotated clip and the stroboscopic snapshot, made in one decoding pass of the original.
+
+``render_views(original, annotated_path, snapshot_path, view)`` decodes the original clip
+(the camera's own packets) once and
+
+- re-encodes it as browser-playable H.264 MP4 (libx264 ``ultrafast``, yuv420p, ``+faststart``;
+  frames larger than 1920x1080 are scaled down to fit) with, burned into every frame: the
+  trajectory as it grows, the release point and its floor (with the storey's band on the
+  facade when the camera is calibrated), the camera id, and the frame's UTC time and stream
+  time;
+- composes one JPEG: a frame from just before the first sighting with the object's pixels
+  at up to ``STROBE_MAX`` sightings pasted in along its path (a stroboscopic picture), the
+  path, the release point, the floor and the time span.
+
+Pictures are BGR ``(H, W, 3)`` uint8 arrays; points are ``[x_px, y_px]`` in the original
+video's pixels; times are ``Frame.t_s`` seconds (the clock of ``pipelines.sources``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.error
+import cv2
+import numpy as np
+
+from detector.calibration import FacadeCalibration
+from pipelines.evidence.files import format_utc
+from pipelines.evidence.original import EvidenceError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["EventView", "render_views"]
+
+MAX_W, MAX_H = 1920, 1080
+STROBE_MAX = 16
+_PATH = (0, 215, 255)  # BGR: amber
+_NOW = (0, 0, 255)
+_ORIGIN = (255, 64, 255)
+_FLOOR = (80, 220, 80)
+_TEXT = (255, 255, 255)
+
+
+@dataclass
+class EventView:
+    """What is drawn for one event.
+
+    ``trajectory``: (N, 3) float rows ``[t_s, x_px, y_px]``; ``origin``: ``(t_s, x_px, y_px)``
+    and ``floor`` (None without calibration); ``utc_of`` maps ``t_s`` to UTC;
+    ``first_t_s``: the ``t_s`` of the clip's first presented picture.
+    """
+
+    camera_id: str
+    trajectory: np.ndarray
+    origin: tuple[float, float, float]
+    floor: int | None
+    utc_of: Callable[[float], datetime]
+    first_t_s: float
+    fps: float
+    calibration: FacadeCalibration | None = None
+    event_id: str = ""
+
+
+def _fit(width: int, height: int) -> tuple[int, int, float]:
+    """Output size (even, at most MAX_W x MAX_H) and the scale from input pixels."""
+    s = min(1.0, MAX_W / width, MAX_H / height)
+    w, h = max(2, int(width * s) // 2 * 2), max(2, int(height * s) // 2 * 2)
+    return w, h, s
+
+
+def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float,
+          color: tuple[int, int, int] = _TEXT) -> None:
+    """Text with a dark outline so it reads on sky and on wall alike."""
+    thick = max(1, round(scale * 2))
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2,
+                cv2.LINE_AA)
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, thick, cv2.LINE_AA)
+
+
+def _floor_band(cal: FacadeCalibration, floor: int, x_px: float, y_px: float,
+                scale: float) -> list[np.ndarray]:
+    """The lower and upper edges of ``floor`` on the wall near the release point, as
+    (2, 2) int32 pixel segments (drawing coordinates)."""
+    wall = cal.to_wall([[x_px, y_px]])[0]
+    z0 = (floor - cal.first_floor) * cal.floor_height_m
+    half = 2.5 * cal.floor_height_m
+    segs = []
+    for z in (z0, z0 + cal.floor_height_m):
+        uv = cal.to_image([[wall[0] - half, z], [wall[0] + half, z]])
+        if np.all(np.isfinite(uv)):
+            segs.append(np.round(uv * scale).astype(np.int32))
+    return segs
+
+
+def _draw(img: np.ndarray, view: EventView, t_s: float, scale: float, *,
+          whole_path: bool) -> None:
+    """Burn the event into ``img`` (drawing coordinates = input pixels x ``scale``)."""
+    h = img.shape[0]
+    ts = max(0.45, h / 1080 * 0.9)
+    lw = max(1, round(h / 540))
+    traj = view.trajectory
+    half = 0.5 / view.fps
+    shown = traj if whole_path else traj[traj[:, 0] <= t_s + half]
+    _, ox, oy = view.origin
+    o = (round(ox * scale), round(oy * scale))
+    if view.calibration is not None and view.floor is not None:
+        for seg in _floor_band(view.calibration, view.floor, ox, oy, scale):
+            cv2.line(img, tuple(seg[0]), tuple(seg[1]), _FLOOR, lw, cv2.LINE_AA)
+    cv2.drawMarker(img, o, _ORIGIN, cv2.MARKER_TILTED_CROSS, max(12, 8 * lw), lw + 1,
+                   cv2.LINE_AA)
+    label = "release" + (f", floor {view.floor}" if view.floor is not None else "")
+    _text(img, label, (o[0] + 8 * lw, max(o[1] - 6 * lw, 14)), ts * 0.8, _ORIGIN)
+    if len(shown):
+        pts = np.round(shown[:, 1:3] * scale).astype(np.int32)
+        if len(pts) > 1:
+            cv2.polylines(img, [pts.reshape(-1, 1, 2)], False, _PATH, lw, cv2.LINE_AA)
+        if whole_path:
+            for p in pts:
+                cv2.circle(img, (int(p[0]), int(p[1])), lw + 1, _PATH, -1, cv2.LINE_AA)
+        elif abs(shown[-1, 0] - t_s) <= half:  # seen in this very frame
+            cv2.circle(img, (int(pts[-1, 0]), int(pts[-1, 1])), 6 * lw, _NOW, lw, cv2.LINE_AA)
+    y = round(34 * ts)
+    _text(img, view.camera_id, (10, y), ts)
+    if whole_path:
+        stamp = (f"{format_utc(view.utc_of(float(traj[0, 0])))} .. "
+                 f"{format_utc(view.utc_of(float(traj[-1, 0])))[11:]}")
+    else:
+        stamp = f"{format_utc(view.utc_of(t_s))}  t={t_s:.3f} s"
+    _text(img, stamp, (10, y + round(36 * ts)), ts)
+    if view.floor is not None:
+        _text(img, f"floor {view.floor}", (10, y + round(72 * ts)), ts, _ORIGIN)
+
+
+class _Strobe:
+    """Collects the snapshot's base picture and the object's patches during decoding."""
+
+    def __init__(self, view: EventView) -> None:
+        traj = view.trajectory
+        n = len(traj)
+        pick = np.unique(np.linspace(0, n - 1, min(n, STROBE_MAX)).round().astype(int))
+        self.wanted = traj[pick]
+        self.half = 0.5 / view.fps
+        self.start = float(traj[0, 0])
+        self.base: np.ndarray | None = None
+        self.patches: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+
+    def take(self, bgr: np.ndarray, t_s: float) -> None:
+        if self.base is None or t_s < self.start - self.half:
+            self.base = bgr.copy()  # the last picture before the first sighting
+        h, w = bgr.shape[:2]
+        r = max(8, round(h / 80))
+        for _, x, y in self.wanted[np.abs(self.wanted[:, 0] - t_s) <= self.half]:
+            x0, y0 = max(0, round(x) - r), max(0, round(y) - r)
+            x1, y1 = min(w, round(x) + r + 1), min(h, round(y) + r + 1)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            mask = np.zeros((y1 - y0, x1 - x0), np.float32)
+            cv2.circle(mask, (round(x) - x0, round(y) - y0), r, 1.0, -1, cv2.LINE_AA)
+            self.patches.append((x0, y0, bgr[y0:y1, x0:x1].copy(), mask[..., None]))
+
+    def compose(self) -> np.ndarray:
+        if self.base is None:
+            raise ValueError("no picture decoded")
+        out = self.base.astype(np.float32)
+        for x0, y0, patch, mask in self.patches:
+            h, w = patch.shape[:2]
+            region = out[y0 : y0 + h, x0 : x0 + w]
+            region[:] = region * (1 - mask) + patch.astype(np.float32) * mask
+        return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def render_views(original: Path, annotated: Path, snapshot: Path, view: EventView,
+                 *, crf: int = 23) -> int:
+    """Decode ``original`` once; write ``annotated`` (H.264 MP4) and ``snapshot`` (JPEG).
+
+    Both are written under a ``.part`` name and renamed when complete. Returns the number
+    of frames written. Raises ``EvidenceError`` naming the file that could not be made.
+    """
+    part = annotated.with_name(annotated.name + ".part")
+    strobe = _Strobe(view)
+    frames = 0
+    try:
+        with av.open(str(original)) as src, \
+                av.open(str(part), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+            stream = src.streams.video[0]
+            stream.thread_type = "AUTO"
+            w, h, scale = _fit(stream.width, stream.height)
+            enc = out.add_stream("libx264", rate=Fraction(view.fps).limit_denominator(1001))
+            enc.width, enc.height, enc.pix_fmt = w, h, "yuv420p"
+            enc.codec_context.time_base = Fraction(1, 1000)
+            enc.options = {"preset": "ultrafast", "crf": str(crf), "profile": "high"}
+            first: float | None = None
+            last_pts = -1
+            for frame in src.decode(stream):
+                rel = frame.time if frame.time is not None else frames / view.fps
+                if first is None:
+                    first = rel
+                t_s = view.first_t_s + (rel - first)
+                raw = np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)
+                strobe.take(raw, t_s)
+                if scale != 1.0:
+                    pic = np.asarray(cv2.resize(raw, (w, h), interpolation=cv2.INTER_AREA),
+                                     dtype=np.uint8)
+                else:
+                    pic = raw if raw.flags.writeable else raw.copy()
+                _draw(pic, view, t_s, scale, whole_path=False)
+                vf = av.VideoFrame.from_ndarray(pic, format="bgr24").reformat(format="yuv420p")
+                pts = max(round((rel - first) * 1000), last_pts + 1)
+                vf.pts, vf.time_base, last_pts = pts, Fraction(1, 1000), pts
+                for packet in enc.encode(vf):
+                    out.mux(packet)
+                frames += 1
+            for packet in enc.encode():
+                out.mux(packet)
+    except (av.error.FFmpegError, ValueError, OSError) as exc:
+        part.unlink(missing_ok=True)
+        raise EvidenceError(f"{annotated}: could not make the annotated clip from "
+                            f"{original.name}: {exc}") from exc
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    if frames == 0:
+        part.unlink(missing_ok=True)
+        raise EvidenceError(f"{annotated}: {original.name} decoded to no picture")
+    part.replace(annotated)
+
+    picture = strobe.compose()
+    _draw(picture, view, float(view.trajectory[-1, 0]), 1.0, whole_path=True)
+    ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise EvidenceError(f"{snapshot}: the JPEG encoder refused the picture")
+    spart = snapshot.with_name(snapshot.name + ".part")
+    spart.write_bytes(jpeg.tobytes())
+    spart.replace(snapshot)
+    return frames

@@ -11,9 +11,10 @@ error). Exit status: 0 done; 2 bad usage or unreadable input (nothing analysed, 
 
 With ``--clips-dir DIR`` each event gets a folder
 ``DIR/{camera}_{UTC start YYYYMMDDTHHMMSS.mmmZ}_{short id}/`` holding ``original.mp4``
-(the source's packets from the keyframe at or before first sighting - 5 s to last
-sighting + 3 s, remuxed without re-encoding; ``.mkv``/``.ts`` where MP4 would alter them)
-and ``event.json``.
+(the source's packets from the keyframe at or before first sighting - ``--preroll`` (5 s)
+to last sighting + ``--postroll`` (3 s), remuxed without re-encoding; ``.mkv``/``.mov``/
+``.ts`` where MP4 would alter them), ``annotated.mp4``, ``snapshot.jpg``, ``event.json``
+and a signed ``manifest.json`` (see ``pipelines.evidence``).
 
 ``analyze_file`` is the library entry point, shared with ``fallwatch eval``.
 """
@@ -21,11 +22,8 @@ and ``event.json``.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import logging
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -36,21 +34,17 @@ from typing import Any
 
 import av
 import av.container
+import av.stream
 from tqdm import tqdm
 
 from detector.errors import FallwatchError
 from detector.events import Event
 from detector.pipeline import Detector
 from pipelines.camera import CameraFile, load_camera
-from pipelines.clips import (
-    ClipCollector,
-    EvidenceError,
-    PacketRing,
-    StoredPacket,
-    clip_suffix,
-    write_original_clip,
-)
 from pipelines.errors import CameraFileError, SourceError
+from pipelines.evidence import POSTROLL_S, PREROLL_S, EvidenceWriter
+from pipelines.evidence.files import dumps, format_utc
+from pipelines.evidence.writer import software_version
 from pipelines.sources import VideoInfo, open_video
 
 log = logging.getLogger(__name__)
@@ -64,18 +58,7 @@ __all__ = [
     "write_json_atomic",
 ]
 
-PREROLL_S = 5.0
-POSTROLL_S = 3.0
 EXIT_OK, EXIT_USAGE, EXIT_INCOMPLETE = 0, 2, 3
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import PackageNotFoundError, version
-
-        return version("fallwatch")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 @dataclass
@@ -100,17 +83,6 @@ class AnalysisResult:
         return EXIT_OK if self.complete else EXIT_INCOMPLETE
 
 
-def format_utc(t: datetime) -> str:
-    """``2026-07-10T15:54:49.109Z``: ISO 8601 UTC with milliseconds."""
-    t = t.astimezone(UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
-
-
-def _folder_time(t: datetime) -> str:
-    t = t.astimezone(UTC)
-    return t.strftime("%Y%m%dT%H%M%S.") + f"{t.microsecond // 1000:03d}Z"
-
-
 def parse_start_time(text: str) -> datetime:
     """An ISO 8601 time as an aware UTC datetime (a time without offset is taken as UTC).
 
@@ -126,15 +98,6 @@ def parse_start_time(text: str) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
-
-
-_FLAT_LIST = re.compile(r"\[\s+([-+0-9.eE]+(?:,\s+[-+0-9.eE]+)*)\s+\]")
-
-
-def dumps(doc: Any) -> str:
-    """JSON text, indented, with lists of numbers (trajectory points) on one line."""
-    text = json.dumps(doc, indent=2)
-    return _FLAT_LIST.sub(lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", text)
 
 
 def write_json_atomic(path: Path, doc: Any) -> None:
@@ -161,72 +124,15 @@ def _start_time(
     return datetime.fromtimestamp(path.stat().st_mtime, UTC), "file mtime"
 
 
-class _Evidence:
-    """Original clips and ``event.json`` for each event, inside ``clips_dir``."""
-
-    def __init__(
-        self,
-        clips_dir: Path,
-        video: Path,
-        info: VideoInfo,
-        camera_id: str,
-        start_utc: datetime,
-        keep_s: float,
-    ) -> None:
-        self.dir = clips_dir
-        self.camera_id = camera_id
-        self.start_utc = start_utc
-        self.fps = info.fps
-        self.suffix = clip_suffix(info.format_name, info.codec_name)
-        self.ring = PacketRing(keep_s, info.time_base, info.fps)
-        self.collector = ClipCollector(self.ring)
-        # A second handle on the file gives the muxer the video stream's codec parameters.
-        self._template: av.container.InputContainer = av.open(str(video))
-        stream = self._template.streams.best("video")
-        if stream is None:  # open_video found one; the same file must have it
-            self._template.close()
-            raise SourceError(f"{video}: has no video stream (expected one)")
-        self.template = stream
-        self.pending: dict[str, dict[str, Any]] = {}  # key -> event JSON awaiting its clip
-
-    def close(self) -> None:
-        self._template.close()
-
-    def folder(self, ev: Event) -> Path:
-        short = hashlib.sha1(f"{self.camera_id}/{ev.id}".encode()).hexdigest()[:8]
-        when = self.start_utc + timedelta(seconds=ev.start_s)
-        return self.dir / f"{self.camera_id}_{_folder_time(when)}_{short}"
-
-    def start(self, ev: Event, doc: dict[str, Any]) -> None:
-        """Begin the clip of ``ev``; ``doc`` (its JSON) gets ``clip`` set now and is
-        written as ``event.json`` when the clip is complete."""
-        clip = self.folder(ev) / f"original{self.suffix}"
-        doc["clip"] = str(clip)
-        self.pending[str(clip)] = doc
-        self.collector.start(str(clip), ev.start_s - PREROLL_S, ev.end_s + POSTROLL_S)
-
-    def on_packet(self, packet: av.Packet) -> None:
-        self.collector.push(packet)
-
-    def write_ready(self, final: bool = False) -> None:
-        items = self.collector.flush() if final else self.collector.ready()
-        for key, packets in items:
-            self._write(Path(key), packets, self.pending.pop(key))
-
-    def _write(self, clip: Path, packets: list[StoredPacket], doc: dict[str, Any]) -> None:
-        offset = self.ring.offset_s or 0.0
-        shown = sorted(p.t_s - offset for p in packets)  # presentation times, Frame.t_s clock
-        first = shown[0] if shown else 0.0
-        meta = {"creation_time": format_utc(self.start_utc + timedelta(seconds=first)),
-                "comment": f"fallwatch original clip of event {doc['id']} ({self.camera_id})"}
-        try:
-            clip.parent.mkdir(parents=True, exist_ok=True)
-            write_original_clip(packets, self.template, clip, metadata=meta, fps=self.fps)
-            doc["clip_span_s"] = [round(first, 3), round(shown[-1], 3)]
-            write_json_atomic(clip.parent / "event.json", doc)
-        except (EvidenceError, OSError) as exc:  # keep analysing; the event keeps clip null
-            log.error("event %s: no evidence written: %s", doc["id"], exc)
-            doc["clip"] = None
+def _open_template(video: Path) -> tuple[av.container.InputContainer, av.stream.Stream]:
+    """A second handle on the file: its video stream gives the evidence muxer the codec
+    parameters (read on the evidence worker thread while the first handle decodes)."""
+    container = av.open(str(video))
+    stream = container.streams.best("video")
+    if stream is None:  # open_video found one; the same file must have it
+        container.close()
+        raise SourceError(f"{video}: has no video stream (expected one)")
+    return container, stream
 
 
 def analyze_file(
@@ -236,6 +142,8 @@ def analyze_file(
     clips_dir: Path | None = None,
     start_time: datetime | None = None,
     progress: bool = False,
+    preroll_s: float = PREROLL_S,
+    postroll_s: float = POSTROLL_S,
     on_frame: Callable[[int], None] | None = None,
 ) -> AnalysisResult:
     """Run the detector over a video file and build the public JSON document.
@@ -243,7 +151,9 @@ def analyze_file(
     Raises ``SourceError`` when the video cannot be read at all. Damage midway does not
     raise: the result has ``complete`` False and the doc a ``damage`` record. ``camera``
     gives id, calibration, exclusions and detector settings (defaults and the file name
-    as id without it). ``clips_dir`` enables evidence folders.
+    as id without it). ``clips_dir`` enables evidence folders (``pipelines.evidence``:
+    original clip from ``preroll_s`` before the first sighting to ``postroll_s`` after the
+    last, annotated clip, snapshot, signed manifest), written by a worker thread.
     """
     path = Path(video)
     camera_id = camera.id if camera is not None else path.stem
@@ -260,10 +170,29 @@ def analyze_file(
             camera.calibration() if camera is not None else None,
             camera.exclude if camera is not None else (),
         )
-        evidence: _Evidence | None = None
+        evidence: EvidenceWriter | None = None
+        template: av.container.InputContainer | None = None
         if clips_dir is not None:
-            keep_s = PREROLL_S + detector.cfg.max_track_s + detector.cfg.max_missed_s + 3.0
-            evidence = _Evidence(clips_dir, path, info, camera_id, start_utc, keep_s)
+            # The ring reaches back from the moment an event is reported (after its last
+            # sighting) to its first sighting - pre-roll.
+            keep_s = preroll_s + detector.cfg.max_track_s + detector.cfg.max_missed_s + 3.0
+            template, stream = _open_template(path)
+            classifier = detector.classifier
+            try:
+                evidence = EvidenceWriter(
+                    clips_dir, camera_id, stream, fps=info.fps,
+                    container_format=info.format_name, start_utc=start_utc,
+                    utc_source=start_source,
+                    calibration=camera.calibration() if camera is not None else None,
+                    preroll_s=preroll_s, postroll_s=postroll_s, keep_s=keep_s,
+                    model_name=getattr(classifier, "name", None),
+                    model_sha256=getattr(classifier, "sha256", None),
+                    source_name=path.name,
+                )
+            except BaseException:
+                template.close()
+                raise
+        pending: dict[str, dict[str, Any]] = {}  # event id -> its JSON, awaiting evidence
         docs: list[dict[str, Any]] = []
 
         def take(events: list[Event]) -> None:
@@ -274,7 +203,8 @@ def analyze_file(
                 doc["end_utc"] = format_utc(start_utc + timedelta(seconds=ev.end_s))
                 doc["camera"] = camera_id
                 if evidence is not None:
-                    evidence.start(ev, doc)
+                    doc["clip"] = str(evidence.add_event(ev, doc))
+                    pending[ev.id] = doc
                 docs.append(doc)
                 log.info("event %s at %.2f-%.2f s (score %.2f)", ev.id, ev.start_s, ev.end_s,
                          ev.score)
@@ -287,22 +217,28 @@ def analyze_file(
             on_packet = evidence.on_packet if evidence is not None else None
             for frame in source.frames(on_packet=on_packet):
                 if evidence is not None:
-                    evidence.ring.align(frame.pts, frame.t_s)
+                    evidence.align(frame.pts, frame.t_s)
                 take(detector.process(frame.luma, frame.t_s))
-                if evidence is not None:
-                    evidence.write_ready()
                 frames += 1
                 last_t = frame.t_s
                 bar.update(1)
                 if on_frame is not None:
                     on_frame(frames)
             take(detector.finish())
-            if evidence is not None:
-                evidence.write_ready(final=True)
         finally:
             bar.close()
             if evidence is not None:
-                evidence.close()
+                for res in evidence.close():  # waits for the folders being written
+                    doc_ = pending.pop(res.event_id, None)
+                    if doc_ is None:
+                        continue
+                    if res.ok and res.span_s is not None:
+                        doc_["clip_span_s"] = list(res.span_s)
+                    else:  # keep analysing; the event keeps clip null
+                        log.error("event %s: no evidence: %s", res.event_id, res.error)
+                        doc_["clip"] = None
+            if template is not None:
+                template.close()
         damage = source.damage
     wall_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
     docs.sort(key=lambda d: (d["start_s"], d["id"]))
@@ -318,7 +254,7 @@ def analyze_file(
         "start_time_utc": format_utc(start_utc),
         "start_time_source": start_source,
         "duration_s": round(last_t + 1.0 / info.fps, 3) if frames else 0.0,
-        "version": _version(),
+        "version": software_version(),
     }
     if damage is not None:
         doc["damage"] = {
@@ -354,6 +290,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help="write one evidence folder per event in DIR (original clip, "
                        "event.json)")
     clips.add_argument("--no-clips", action="store_true", help="write no evidence (default)")
+    p.add_argument("--preroll", type=float, default=PREROLL_S, metavar="S",
+                   help=f"evidence clips start this long before the first sighting, at the "
+                   f"keyframe at or before it (default {PREROLL_S:g})")
+    p.add_argument("--postroll", type=float, default=POSTROLL_S, metavar="S",
+                   help=f"evidence clips end this long after the last sighting "
+                   f"(default {POSTROLL_S:g})")
     p.add_argument("--start-time", metavar="ISO8601",
                    help="UTC time of the first frame (default: the container's creation_time, "
                    "else the file's modification time)")
@@ -396,7 +338,8 @@ def run(args: argparse.Namespace) -> int:
                          "expected a folder to write evidence into")
     try:
         result = analyze_file(args.video, camera, clips_dir=clips_dir, start_time=start_time,
-                              progress=sys.stderr.isatty())
+                              progress=sys.stderr.isatty(), preroll_s=args.preroll,
+                              postroll_s=args.postroll)
     except SourceError as exc:
         return _fail(str(exc))
     except FallwatchError as exc:  # e.g. detector settings that do not fit this video

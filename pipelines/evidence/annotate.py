@@ -118,12 +118,10 @@ def _draw(img: np.ndarray, view: EventView, t_s: float, scale: float, *,
     _text(img, label, (o[0] + 8 * lw, max(o[1] - 6 * lw, 14)), ts * 0.8, _ORIGIN)
     if len(shown):
         pts = np.round(shown[:, 1:3] * scale).astype(np.int32)
-        if len(pts) > 1:
-            cv2.polylines(img, [pts.reshape(-1, 1, 2)], False, _PATH, lw, cv2.LINE_AA)
-        if whole_path:
-            for p in pts:
-                cv2.circle(img, (int(p[0]), int(p[1])), lw + 1, _PATH, -1, cv2.LINE_AA)
-        elif abs(shown[-1, 0] - t_s) <= half:  # seen in this very frame
+        if len(pts) > 1:  # thin on the snapshot, so the pasted object stays visible
+            cv2.polylines(img, [pts.reshape(-1, 1, 2)], False, _PATH, 1 if whole_path else lw,
+                          cv2.LINE_AA)
+        if not whole_path and abs(shown[-1, 0] - t_s) <= half:  # seen in this very frame
             cv2.circle(img, (int(pts[-1, 0]), int(pts[-1, 1])), 6 * lw, _NOW, lw, cv2.LINE_AA)
     y = round(34 * ts)
     _text(img, view.camera_id, (10, y), ts)
@@ -164,15 +162,24 @@ class _Strobe:
             cv2.circle(mask, (round(x) - x0, round(y) - y0), r, 1.0, -1, cv2.LINE_AA)
             self.patches.append((x0, y0, bgr[y0:y1, x0:x1].copy(), mask[..., None]))
 
-    def compose(self) -> np.ndarray:
+    def compose(self, under: Callable[[np.ndarray], None]) -> np.ndarray:
+        """The base picture, drawn on by ``under``, with every patch pasted over it (soft
+        round edges) and ringed: the drawing never hides the object itself."""
         if self.base is None:
             raise ValueError("no picture decoded")
-        out = self.base.astype(np.float32)
+        base = self.base.copy()
+        under(base)
+        out = base.astype(np.float32)
         for x0, y0, patch, mask in self.patches:
             h, w = patch.shape[:2]
             region = out[y0 : y0 + h, x0 : x0 + w]
             region[:] = region * (1 - mask) + patch.astype(np.float32) * mask
-        return np.clip(out, 0, 255).astype(np.uint8)
+        pic = np.clip(out, 0, 255).astype(np.uint8)
+        for x0, y0, patch, _ in self.patches:
+            h, w = patch.shape[:2]
+            r = max(h, w) // 2 + 2
+            cv2.circle(pic, (x0 + w // 2, y0 + h // 2), r, _PATH, 1, cv2.LINE_AA)
+        return pic
 
 
 def render_views(original: Path, annotated: Path, snapshot: Path, view: EventView,
@@ -230,8 +237,8 @@ def render_views(original: Path, annotated: Path, snapshot: Path, view: EventVie
         raise EvidenceError(f"{annotated}: {original.name} decoded to no picture")
     part.replace(annotated)
 
-    picture = strobe.compose()
-    _draw(picture, view, float(view.trajectory[-1, 0]), 1.0, whole_path=True)
+    picture = strobe.compose(
+        lambda img: _draw(img, view, float(view.trajectory[-1, 0]), 1.0, whole_path=True))
     ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:
         raise EvidenceError(f"{snapshot}: the JPEG encoder refused the picture")

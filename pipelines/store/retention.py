@@ -1,0 +1,118 @@
+"""Retention of evidence: by age, by size quota, by the disk's free space; oldest first.
+
+An event on legal hold is never deleted, and neither is one whose evidence is still being
+written. Deleting an event renames its folder aside (``.deleting-NAME``), removes the row,
+then removes the folder, so a crash midway never leaves a listed event without evidence.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipelines.store.db import EventRecord, EventStore
+
+log = logging.getLogger(__name__)
+
+__all__ = ["RetentionPolicy", "RetentionReport", "apply_retention", "folder_bytes"]
+
+
+class RetentionPolicy(BaseModel):
+    """``max_age_days``: delete older evidence (None: keep by age); ``quota_bytes``: keep the
+    evidence under this total (None: no quota); ``min_free_bytes``: delete the oldest while
+    the data folder's disk has less free space (None: no floor)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_age_days: float | None = Field(default=30.0, gt=0)
+    quota_bytes: int | None = Field(default=None, gt=0)
+    min_free_bytes: int | None = Field(default=None, ge=0)
+    interval_s: float = Field(default=600.0, gt=0)
+
+
+@dataclass
+class RetentionReport:
+    deleted: list[str]
+    freed_bytes: int
+    kept_on_hold: int
+
+
+def folder_bytes(path: Path) -> int:
+    """Total size of the files under ``path`` (0 when it does not exist)."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += (Path(root) / name).stat().st_size
+            except OSError:
+                pass
+    return total
+
+
+def _delete(store: EventStore, data_dir: Path, ev: EventRecord) -> int:
+    size = ev.evidence_bytes
+    aside: Path | None = None
+    if ev.evidence_dir:
+        folder = data_dir / ev.evidence_dir
+        if folder.exists():
+            aside = folder.with_name(f".deleting-{folder.name}")
+            os.replace(folder, aside)
+    store.delete_event(ev.id)
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+    return size
+
+
+def apply_retention(
+    store: EventStore,
+    data_dir: str | Path,
+    policy: RetentionPolicy,
+    now: datetime | None = None,
+    free_bytes: Callable[[Path], int] | None = None,
+) -> RetentionReport:
+    """Delete what ``policy`` says must go, oldest first; never an event on legal hold nor
+    one still being written. ``free_bytes(data_dir)`` gives the disk's free space (default:
+    ``shutil.disk_usage``). Returns the ids deleted."""
+    root = Path(data_dir)
+    now = now or datetime.now(UTC)
+    measure = free_bytes or (lambda p: shutil.disk_usage(p).free)
+    candidates = [e for e in store.list_events(newest_first=False)
+                  if not e.legal_hold and e.status != "writing"]
+    held = store.count_events() - len(candidates)
+    deleted: list[str] = []
+    freed = 0
+
+    def drop(ev: EventRecord, why: str) -> None:
+        nonlocal freed
+        freed += _delete(store, root, ev)
+        deleted.append(ev.id)
+        log.info("retention: deleted event %s (%s, %d bytes)", ev.id, why, ev.evidence_bytes)
+
+    if policy.max_age_days is not None:
+        cutoff = now - timedelta(days=policy.max_age_days)
+        while candidates and candidates[0].start_utc < cutoff:
+            drop(candidates.pop(0), f"older than {policy.max_age_days:g} days")
+    if policy.quota_bytes is not None:
+        total = store.evidence_bytes()
+        while candidates and total > policy.quota_bytes:
+            ev = candidates.pop(0)
+            total -= ev.evidence_bytes
+            drop(ev, f"evidence over the quota of {policy.quota_bytes} bytes")
+    if policy.min_free_bytes is not None:
+        free = measure(root)
+        while candidates and free < policy.min_free_bytes:
+            ev = candidates.pop(0)
+            free += ev.evidence_bytes
+            drop(ev, f"free space under {policy.min_free_bytes} bytes")
+        if free < policy.min_free_bytes:
+            log.warning("retention: %s has %d bytes free, under the floor of %d, and nothing "
+                        "more may be deleted (%d events on hold or being written)",
+                        root, free, policy.min_free_bytes, held)
+    return RetentionReport(deleted, freed, held)

@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("pipelines.synth.command", "render labelled scenes (H.264 + truth + camera file)"),
     "analyze": ("pipelines.analyze", "find falling objects in a video file, write events as JSON"),
     "eval": ("pipelines.evaluate", "score the detector on labelled scenes (recall, false alarms)"),
+    "train": ("pipelines.train.command", "train the track classifier from generated scenes"),
     "watch": ("pipelines.live.command", "watch live cameras (RTSP): events, alerts, evidence"),
     "verify": ("pipelines.evidence.verify",
                "check an evidence folder: every file's sha256 and the Ed25519 signature"),

@@ -1,0 +1,161 @@
+"""Candidate tracks for training: rendered scenes, run through the detector itself, labelled.
+
+Each scene is sampled and rendered in memory (no encoding: the luma of the rendered frame
+goes straight to :class:`detector.pipeline.Detector`), with extra hard distractors
+(:func:`pipelines.synth.scene.add_hard_distractors`). The detector runs with a
+*collection* configuration whose physics is looser than the default, so the classifier
+also learns from near misses; every candidate records whether it passes the default
+physics too (``strict``), and the held-out figures count only those.
+
+A candidate is labelled by the scoring rule of ``fallwatch eval``: ``object`` when at least
+3 of its points lie within max(12 px, 4 r) of a falling object in the same frame (+-1);
+else the kind of the distractor whose projected path it follows most (``glide``,
+``swoop``, ``level``, ``flock``, ``leaf``, ``towel``, ``laundry``, ``insect``); else
+``rain`` in a rainy scene, else ``clutter``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from detector.config import DetectorConfig
+from detector.pipeline import Detector
+from detector.tracking import Track
+from detector.trajectory import judge
+from pipelines.camera import CameraFile
+from pipelines.evaluate import _close_points
+from pipelines.synth.render import SceneRenderer
+from pipelines.synth.scene import SceneSpec, SynthOptions, add_hard_distractors, sample_scene
+from pipelines.synth.writer import facade_points
+
+log = logging.getLogger(__name__)
+
+# looser physics for collecting candidates (near misses become training negatives)
+COLLECT_OVERRIDES: dict[str, Any] = {
+    "min_accel_sigma": 1.5,
+    "min_accel_ms2": 1.0,
+    "min_end_speed_ms": 1.0,
+    "max_rise_frac": 0.3,
+    "max_fit_rms_px": 4.0,
+    "max_horizontal_ratio": 2.0,
+    "min_score": 0.0,
+}
+
+
+@dataclass
+class Candidate:
+    """One candidate track with its label.
+
+    Attributes:
+        track: the detector's track (crops and meta filled).
+        label: "object" or a distractor kind (see the module docstring).
+        strict: it also passes the default physics.
+        scene: the scene's name.
+    """
+
+    track: Track
+    label: str
+    strict: bool
+    scene: str
+
+
+@dataclass(frozen=True)
+class CollectJob:
+    seed: int
+    index: int
+    opts: SynthOptions
+    hard: int  # hard distractors added to the scene
+    prefix: str = "train"
+
+
+def _mover_paths(spec: SceneSpec) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(label, (F, 2) pixel positions with NaN where absent, (F,) radius px) per distractor."""
+    cam = spec.camera
+    mid = spec.subsamples // 2
+    out = []
+    for m in spec.movers:
+        if m.role != "distractor":
+            continue
+        label = m.truth.get("behaviour", m.truth.get("kind", m.kind))
+        if label == "bird":
+            label = "level"
+        if m.space == "camera":
+            uv = m.pos[:, mid, :2].astype(np.float64)
+            rad = m.pos[:, mid, 2].astype(np.float64)
+        else:
+            pts = m.pos[:, mid, :]
+            uv, depth = cam.project(pts)
+            uv = np.where((depth > 0)[:, None], uv, np.nan)
+            size = m.size_m if m.polygon is None else 0.6
+            rad = 0.5 * size * cam.focal_px / np.maximum(depth, 1e-3)
+        uv = np.where(m.alive[:, None], uv, np.nan)
+        out.append((label, uv, np.asarray(rad, np.float64)))
+    return out
+
+
+def label_track(track: Track, scale: float, fps: float, truth: dict[str, Any],
+                paths: list[tuple[str, np.ndarray, np.ndarray]], rain: bool) -> str:
+    """Label of a track (work px, ``scale`` input px per work px); see the module docstring."""
+    xs = (track.x + 0.5) * scale - 0.5
+    ys = (track.y + 0.5) * scale - 0.5
+    ev = {"trajectory": [[float(t), float(x), float(y)] for t, x, y in
+                         zip(track.t, xs, ys, strict=True)]}
+    for obj in truth["objects"]:
+        rows = {int(r[0]): (float(r[1]), float(r[2]), float(r[3])) for r in obj["track"]}
+        if _close_points(ev, rows, fps) >= 3:
+            return "object"
+    frames = np.round(track.t * fps).astype(np.intp)
+    best, best_n = None, 2
+    size = np.sqrt(np.maximum(track.area, 1.0)) * scale
+    for label, uv, rad in paths:
+        f = np.clip(frames, 0, len(uv) - 1)
+        d = np.hypot(uv[f, 0] - xs, uv[f, 1] - ys)
+        tol = np.maximum(np.maximum(16.0, 3.0 * size), 1.5 * np.nan_to_num(rad[f], nan=0.0))
+        n = int(np.sum(d <= tol))
+        if n > best_n:
+            best, best_n = label, n
+    if best is not None:
+        return best
+    return "rain" if rain else "clutter"
+
+
+def collect_scene(job: CollectJob) -> list[Candidate]:
+    """Render scene ``job.index`` of ``job.seed`` and return its labelled candidates."""
+    name = f"{job.prefix}_{job.seed}_{job.index:04d}"
+    spec = sample_scene(job.seed, job.index, job.opts, name)
+    if job.hard:
+        add_hard_distractors(spec, job.hard, job.seed)
+    W, H = spec.camera.width, spec.camera.height
+    try:
+        cam = CameraFile(id=name, source=name,
+                         facade=facade_points(spec, np.random.default_rng([job.seed, job.index,
+                                                                           13])))
+        calibration = cam.calibration()
+    except (RuntimeError, ValueError) as exc:
+        log.warning("%s: no calibration (%s); uncalibrated", name, exc)
+        calibration = None
+    strict_cfg = DetectorConfig()
+    cfg = DetectorConfig(**COLLECT_OVERRIDES)
+    det = Detector(W, H, spec.fps, cfg, calibration)
+    found: list[tuple[Track, bool]] = []
+
+    def hook(tr: Track) -> None:
+        found.append((tr, bool(judge(tr, det.geom, strict_cfg).accepted)))
+
+    det.candidate_hook = hook
+    renderer = SceneRenderer(spec)
+    for f, frame in enumerate(renderer.frames()):
+        det.process(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), f / spec.fps)
+    det.finish()
+    truth = renderer.truth()
+    paths = _mover_paths(spec)
+    out = []
+    for tr, strict in found:
+        label = label_track(tr, det.geom.scale, spec.fps, truth, paths, spec.rain_drops > 0)
+        out.append(Candidate(tr, label, strict, name))
+    return out

@@ -1,0 +1,131 @@
+"""Fitting and measuring the track classifiers (plain torch; ultralytics in :mod:`.yolo`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from detector.classifier import FEATURE_VERSION, FORMAT, TorchClassifier, build_tracknet
+from detector.track_features import appearance, motion_features
+from pipelines.train.collect import Candidate
+
+log = logging.getLogger(__name__)
+
+
+def seed_everything(seed: int, threads: int = 2) -> None:
+    """Seeds torch, fixes the thread count, asks for deterministic kernels."""
+    import torch
+
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+
+
+def arrays(cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """motion (N, N_MOTION), crops (N, C, S, S), labels (N,) float32 (1 = object)."""
+    m = np.stack([motion_features(c.track) for c in cands])
+    a = np.stack([appearance(c.track) for c in cands])
+    y = np.array([c.label == "object" for c in cands], np.float32)
+    return m, a, y
+
+
+def fit_tracknet(cands: Sequence[Candidate], seed: int, epochs: int = 40,
+                 width: int = 32) -> TorchClassifier:
+    """Train the two-branch network on labelled candidates; deterministic for a seed."""
+    import torch
+
+    seed_everything(seed)
+    m, a, y = arrays(cands)
+    mu = m.mean(axis=0)
+    sd = m.std(axis=0) + 1e-3
+    model = build_tracknet(width)
+    with torch.no_grad():
+        model.get_buffer("m_mean").copy_(torch.from_numpy(mu.astype(np.float32)))
+        model.get_buffer("m_std").copy_(torch.from_numpy(sd.astype(np.float32)))
+    mt = torch.from_numpy(m).float()
+    at = torch.from_numpy(a).float()
+    yt = torch.from_numpy(y)
+    pos = float(y.sum())
+    neg = float(len(y) - pos)
+    # objects count more: losing a real throw costs more than one extra look at a bird
+    pos_weight = torch.tensor(2.0 * max(neg, 1.0) / max(pos, 1.0))
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-3)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    gen = torch.Generator().manual_seed(seed)
+    n = len(y)
+    batch = 64
+    for ep in range(epochs):
+        model.train()
+        perm = torch.randperm(n, generator=gen)
+        total = 0.0
+        for i in range(0, n, batch):
+            idx = perm[i:i + batch]
+            if idx.numel() < 2:
+                continue
+            crops = at[idx]
+            if torch.rand(1, generator=gen).item() < 0.5:  # mirror left-right
+                crops = torch.flip(crops, dims=[3])
+            opt.zero_grad()
+            loss = loss_fn(model(mt[idx], crops), yt[idx])
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * idx.numel()
+        sched.step()
+        log.info("epoch %d/%d: loss %.4f", ep + 1, epochs, total / n)
+    model.eval()
+    meta = {"format": FORMAT, "kind": "torch", "feature_version": FEATURE_VERSION,
+            "width": width, "seed": seed, "epochs": epochs}
+    return TorchClassifier(model, meta)
+
+
+def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
+    """Area under the ROC curve (ties count half); None without both classes."""
+    pos, neg = scores[labels > 0.5], scores[labels <= 0.5]
+    if not len(pos) or not len(neg):
+        return None
+    order = np.argsort(np.concatenate([pos, neg]), kind="stable")
+    allv = np.concatenate([pos, neg])[order]
+    ranks = np.empty(len(allv))
+    i = 0
+    while i < len(allv):  # average ranks over ties
+        j = i
+        while j + 1 < len(allv) and allv[j + 1] == allv[i]:
+            j += 1
+        ranks[i:j + 1] = 0.5 * (i + j) + 1
+        i = j + 1
+    r = np.empty(len(allv))
+    r[order] = ranks
+    return float((r[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def measure(scores: np.ndarray, cands: Sequence[Candidate], threshold: float) -> dict[str, Any]:
+    """Held-out figures at ``threshold`` over the candidates that pass the default physics."""
+    keep = np.array([c.strict for c in cands], bool)
+    s = scores[keep]
+    labels = [c.label for c, k in zip(cands, keep, strict=True) if k]
+    y = np.array([lab == "object" for lab in labels], np.float32)
+    per_kind: dict[str, dict[str, Any]] = {}
+    for kind in sorted(set(labels)):
+        sel = np.array([lab == kind for lab in labels])
+        passed = int((s[sel] >= threshold).sum())
+        per_kind[kind] = {"tracks": int(sel.sum()), "kept": passed,
+                          "rejected": int(sel.sum()) - passed}
+    n_obj = int(y.sum())
+    n_dis = int(len(y) - n_obj)
+    kept_obj = int(((s >= threshold) & (y > 0.5)).sum())
+    rej_dis = int(((s < threshold) & (y <= 0.5)).sum())
+    return {
+        "threshold": threshold,
+        "object_tracks": n_obj,
+        "distractor_tracks": n_dis,
+        "objects_kept": kept_obj,
+        "distractors_rejected": rej_dis,
+        "object_keep_rate": kept_obj / n_obj if n_obj else None,
+        "distractor_reject_rate": rej_dis / n_dis if n_dis else None,
+        "roc_auc": roc_auc(s, y),
+        "per_kind": per_kind,
+    }

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,10 +20,14 @@ from fractions import Fraction
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import av
 import pytest
 import yaml
+from sqlalchemy import text
+
+from pipelines.store import EventStore
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -207,28 +212,47 @@ def _pg_bin() -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A PostgreSQL server of its own in a temporary folder, as an unprivileged user."""
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server of its own in a temporary folder, as an unprivileged user (the
+    folder lies directly in /tmp: pytest's own temporary folders are private to root)."""
     bindir = _pg_bin()
-    base = tmp_path_factory.mktemp("pg")
+    base = Path(tempfile.mkdtemp(prefix="fallwatch-pg-"))
     data, sock = base / "data", base / "sock"
     sock.mkdir()
     port = free_port()
     run_as: list[str] = []
     if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-        os.chmod(base.parent, 0o755)
+        for p in (base, sock):
+            shutil.chown(p, "postgres")
         run_as = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
-                    "fallwatch", "--no-sync"], check=True, capture_output=True)
-    subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-l",
-                    str(base / "pg.log"), "-w", "-o",
-                    f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off",
-                    "start"], check=True, capture_output=True)
+
+    def pg(*args: str) -> None:
+        r = subprocess.run([*run_as, *args], capture_output=True, text=True, check=False)
+        assert r.returncode == 0, f"{args[0]} failed: {r.stdout}{r.stderr}"
+
+    pg(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "fallwatch", "--no-sync")
+    pg(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "pg.log"), "-w", "-o",
+       f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
     yield f"postgresql+psycopg://fallwatch@127.0.0.1:{port}/postgres"
     subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
                     "stop"], check=False, capture_output=True)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
+    if request.param == "sqlite":
+        s = EventStore.open(tmp_path / "data")
+    else:
+        base = request.getfixturevalue("postgres_url")
+        db = f"t_{uuid4().hex[:12]}"
+        admin = EventStore.open(url=base)  # migrated, but only used to create a database
+        with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text(f"CREATE DATABASE {db}"))
+        admin.close()
+        s = EventStore.open(url=base.rsplit("/", 1)[0] + f"/{db}")
+    yield s
+    s.close()
 
 
 class Watch:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
+import warnings
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -184,7 +186,7 @@ class TorchClassifier:
 
         try:
             blob = torch.load(path, map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError, EOFError, ValueError) as exc:
+        except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
             raise ModelError(f"{path}: unreadable weights ({exc})") from exc
         if not isinstance(blob, dict) or "meta" not in blob or "state_dict" not in blob:
             raise ModelError(f"{path}: expected a dict with 'meta' and 'state_dict', found "
@@ -231,7 +233,9 @@ class ImageClassifier:
 
         extra = {META_NAME: ""}
         try:
-            module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+            with warnings.catch_warnings():  # torch.jit is deprecated, still the export format
+                warnings.simplefilter("ignore", FutureWarning)
+                module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
         except (OSError, RuntimeError, ValueError) as exc:
             raise ModelError(f"{path}: unreadable TorchScript model ({exc})") from exc
         try:
@@ -276,6 +280,10 @@ def load_classifier(path: str | Path) -> LearnedClassifier:
         import torch  # noqa: F401
     except ImportError as exc:  # pragma: no cover - torch is a dependency
         raise ModelError(f"{path}: the learned classifier needs torch ({exc})") from exc
+    if not zipfile.is_zipfile(path):
+        head = path.read_bytes()[:16]
+        raise ModelError(f"{path}: not classifier weights (expected the zip archive that "
+                         f"`fallwatch train` writes, found a file starting {head!r})")
     if is_torchscript(path):
         return ImageClassifier.load(path)
     return TorchClassifier.load(path)

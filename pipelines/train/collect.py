@@ -16,19 +16,23 @@ else the kind of the distractor whose projected path it follows most (``glide``,
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
+from detector.classifier import TrackClassifier
 from detector.config import DetectorConfig
 from detector.pipeline import Detector
 from detector.tracking import Track
 from detector.trajectory import judge
 from pipelines.camera import CameraFile
 from pipelines.evaluate import _close_points
+from pipelines.sources import open_video
 from pipelines.synth.render import SceneRenderer
 from pipelines.synth.scene import SceneSpec, SynthOptions, add_hard_distractors, sample_scene
 from pipelines.synth.writer import facade_points
@@ -158,4 +162,43 @@ def collect_scene(job: CollectJob) -> list[Candidate]:
     for tr, strict in found:
         label = label_track(tr, det.geom.scale, spec.fps, truth, paths, spec.rain_drops > 0)
         out.append(Candidate(tr, label, strict, name))
+    return out
+
+
+def candidates_from_video(video: Path, camera: CameraFile | None = None,
+                          classifier: TrackClassifier | None = None) -> list[tuple[Track, str]]:
+    """Every physics-passing candidate of a video file, labelled by its truth file.
+
+    The truth file ``NAME.truth.json`` beside the video labels a candidate ``object`` (the
+    scoring rule) or ``distractor``; without one, every label is ``unknown``. With a
+    classifier, each track's ``meta['classifier']`` holds its score.
+    """
+    truth_path = video.with_name(video.stem + ".truth.json")
+    truth = json.loads(truth_path.read_text(encoding="utf-8")) if truth_path.is_file() else None
+    found: list[Track] = []
+    with open_video(video) as src:
+        info = src.info
+        det = Detector(info.width, info.height, info.fps,
+                       camera.detector if camera is not None else None,
+                       camera.calibration() if camera is not None else None,
+                       camera.exclude if camera is not None else (),
+                       classifier)
+
+        def hook(tr: Track) -> None:
+            found.append(tr)
+
+        det.candidate_hook = hook
+        for frame in src.frames():
+            det.process(frame.luma, frame.t_s)
+        det.finish()
+    out = []
+    for tr in found:
+        if classifier is not None:
+            s = classifier.score(tr)
+            tr.meta["classifier"] = float("nan") if s is None else float(s)
+        label = "unknown"
+        if truth is not None:
+            label = label_track(tr, det.geom.scale, float(truth["fps"]), truth, [], False)
+            label = "object" if label == "object" else "distractor"
+        out.append((tr, label))
     return out

@@ -43,7 +43,7 @@ def scene_options(duration_s: float) -> SynthOptions:
     """The scenes training and held-out sets are made of (720p, short, half distractor-only)."""
     return SynthOptions(distractor_share=0.4, duration_s=duration_s,
                         distractor_duration_s=duration_s, resolutions=(("720p", 1.0),),
-                        max_objects=4)
+                        max_objects=5)
 
 
 def collect(seed: int, count: int, hard: int, duration_s: float, jobs: int,
@@ -52,13 +52,21 @@ def collect(seed: int, count: int, hard: int, duration_s: float, jobs: int,
     opts = scene_options(duration_s)
     todo = [CollectJob(seed, i, opts, hard, prefix) for i in range(count)]
     out: list[Candidate] = []
+    t0 = time.perf_counter()
+
+    def took(i: int, cands: list[Candidate]) -> None:
+        out.extend(cands)
+        if (i + 1) % 20 == 0 or i + 1 == count:
+            log.info("%s: %d/%d scenes, %d candidates, %.0f s", prefix, i + 1, count, len(out),
+                     time.perf_counter() - t0)
+
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
-            for cands in pool.map(collect_scene, todo, chunksize=1):
-                out.extend(cands)
+            for i, cands in enumerate(pool.map(collect_scene, todo, chunksize=1)):
+                took(i, cands)
     else:
-        for j in todo:
-            out.extend(collect_scene(j))
+        for i, j in enumerate(todo):
+            took(i, collect_scene(j))
     return out
 
 
@@ -179,12 +187,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("models"),
                    help="folder for the weights and MODEL_CARD.md (default models/)")
     p.add_argument("--jobs", type=int, default=2, help="scenes rendered in parallel (default 2)")
-    p.add_argument("--scenes", type=int, default=320, help="training scenes (default 320)")
-    p.add_argument("--test-scenes", type=int, default=320,
-                   help="held-out scenes (default 320)")
-    p.add_argument("--duration", type=float, default=6.0, help="seconds per scene (default 6)")
-    p.add_argument("--hard", type=int, default=16,
-                   help="extra hard distractors per scene (default 16)")
+    p.add_argument("--scenes", type=int, default=200, help="training scenes (default 200)")
+    p.add_argument("--test-scenes", type=int, default=260,
+                   help="held-out scenes (default 260)")
+    p.add_argument("--duration", type=float, default=5.0, help="seconds per scene (default 5)")
+    p.add_argument("--hard", type=int, default=20,
+                   help="extra hard distractors per scene (default 20)")
     p.add_argument("--epochs", type=int, default=40, help="torch model epochs (default 40)")
     p.add_argument("--yolo-epochs", type=int, default=12, help="YOLO epochs (default 12)")
     p.add_argument("--no-yolo", action="store_true", help="skip the ultralytics model")

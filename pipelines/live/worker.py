@@ -112,7 +112,8 @@ class EventFound:
     """An event confirmed by the detector. ``doc`` is the alert/store document: ``id``,
     ``camera``, ``start_utc``/``end_utc`` (ISO 8601), ``stream_epoch_utc``, ``start_s``/
     ``end_s`` (stream seconds), ``score``, ``trajectory`` ``[[t_s, x_px, y_px], ...]``,
-    ``origin``, ``floor``, ``evidence_dir`` (relative to the data folder), ``status``."""
+    ``origin``, ``floor``, ``evidence_dir`` (relative to the data folder), ``status``,
+    ``confirmed_utc`` (when the detector confirmed it: alerts are measured from there)."""
 
     camera: str
     doc: dict[str, Any]
@@ -391,6 +392,7 @@ class CameraWorker:
             "status": "writing",
             "detector_event": ev.id,
             "connection": session,
+            "confirmed_utc": _iso(datetime.now(UTC)),
         }
         log.info("camera %s: event %s (floor %s, score %.2f)", self.cam.id, name,
                  doc["floor"], ev.score)

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -61,7 +61,7 @@ def loop_clip(src: Path, dst: Path, times: int) -> Path:
         packets = [p for p in inp.demux(s_in) if p.size]
         first = min(p.pts for p in packets if p.pts is not None)
         span = max(p.pts + (p.duration or 0) for p in packets if p.pts is not None) - first
-        tb: Fraction = s_in.time_base
+        tb = s_in.time_base or Fraction(1, 90_000)
         for rep in range(times):
             for p in packets:
                 q = av.Packet(bytes(p))
@@ -258,7 +258,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore
 class Watch:
     """``fallwatch watch`` as a user runs it, with its standard error kept in a file."""
 
-    def __init__(self, site: dict[str, Any], tmp: Path, args: list[str] = ()) -> None:
+    def __init__(self, site: dict[str, Any], tmp: Path, args: Sequence[str] = ()) -> None:
         self.data = tmp / "data"
         self.site_file = tmp / "site.yaml"
         self.site_file.write_text(yaml.safe_dump(site, sort_keys=False))
@@ -287,7 +287,7 @@ class Watch:
 def watch(tmp_path: Path) -> Iterator[Callable[..., Watch]]:
     running: list[Watch] = []
 
-    def start(site: dict[str, Any], args: list[str] = ()) -> Watch:
+    def start(site: dict[str, Any], args: Sequence[str] = ()) -> Watch:
         w = Watch(site, tmp_path, list(args))
         running.append(w)
         return w

@@ -75,7 +75,8 @@ def test_events_reach_store_broker_and_webhook_and_a_camera_survives_its_server_
         # the same event went out on both channels, before its evidence was complete
         hooked = wait_for(lambda: [(t, d) for t, d in webhook.received if d["id"] == first.id],
                           10, "the webhook alert")
-        assert hooked[0][0] < first.completed_utc.timestamp()  # type: ignore[union-attr]
+        assert first.completed_utc is not None
+        assert hooked[0][0] < first.completed_utc.timestamp()
         assert hooked[0][1]["status"] == "writing" and hooked[0][1]["floor"] == first.floor
         wait_for(lambda: [m for m in sub.on("fallwatch/tower-a/events") if m["id"] == first.id],
                  10, "the MQTT event")

@@ -9,8 +9,9 @@
   facade when the camera is calibrated), the camera id, and the frame's UTC time and stream
   time;
 - composes one JPEG: a frame from just before the first sighting with the object's pixels
-  at up to ``STROBE_MAX`` sightings pasted in along its path (a stroboscopic picture), the
-  path, the release point, the floor and the time span.
+  at up to ``STROBE_MAX`` sightings (spaced so that they do not overlap; the first and the
+  last always) pasted in along its path (a stroboscopic picture), the path, the release
+  point, the floor and the time span.
 
 Pictures are BGR ``(H, W, 3)`` uint8 arrays; points are ``[x_px, y_px]`` in the original
 video's pixels; times are ``Frame.t_s`` seconds (the clock of ``pipelines.sources``).
@@ -99,30 +100,34 @@ def _floor_band(cal: FacadeCalibration, floor: int, x_px: float, y_px: float,
 
 
 def _draw(img: np.ndarray, view: EventView, t_s: float, scale: float, *,
-          whole_path: bool) -> None:
-    """Burn the event into ``img`` (drawing coordinates = input pixels x ``scale``)."""
+          whole_path: bool, shapes: bool = True, text: bool = True) -> None:
+    """Burn the event into ``img`` (drawing coordinates = input pixels x ``scale``):
+    the ``shapes`` (floor band, release mark, path) and/or the ``text``."""
     h = img.shape[0]
     ts = max(0.45, h / 1080 * 0.9)
-    lw = max(1, round(h / 540))
+    lw = max(2, round(h / 540))
     traj = view.trajectory
     half = 0.5 / view.fps
     shown = traj if whole_path else traj[traj[:, 0] <= t_s + half]
     _, ox, oy = view.origin
     o = (round(ox * scale), round(oy * scale))
-    if view.calibration is not None and view.floor is not None:
+    if shapes and view.calibration is not None and view.floor is not None:
         for seg in _floor_band(view.calibration, view.floor, ox, oy, scale):
             cv2.line(img, tuple(seg[0]), tuple(seg[1]), _FLOOR, lw, cv2.LINE_AA)
-    cv2.drawMarker(img, o, _ORIGIN, cv2.MARKER_TILTED_CROSS, max(12, 8 * lw), lw + 1,
-                   cv2.LINE_AA)
-    label = "release" + (f", floor {view.floor}" if view.floor is not None else "")
-    _text(img, label, (o[0] + 8 * lw, max(o[1] - 6 * lw, 14)), ts * 0.8, _ORIGIN)
-    if len(shown):
+    if shapes:
+        cv2.drawMarker(img, o, _ORIGIN, cv2.MARKER_TILTED_CROSS, max(12, 8 * lw), lw + 1,
+                       cv2.LINE_AA)
+    if shapes and len(shown):
         pts = np.round(shown[:, 1:3] * scale).astype(np.int32)
         if len(pts) > 1:  # thin on the snapshot, so the pasted object stays visible
             cv2.polylines(img, [pts.reshape(-1, 1, 2)], False, _PATH, 1 if whole_path else lw,
                           cv2.LINE_AA)
         if not whole_path and abs(shown[-1, 0] - t_s) <= half:  # seen in this very frame
             cv2.circle(img, (int(pts[-1, 0]), int(pts[-1, 1])), 6 * lw, _NOW, lw, cv2.LINE_AA)
+    if not text:
+        return
+    label = "release" + (f", floor {view.floor}" if view.floor is not None else "")
+    _text(img, label, (o[0] + 8 * lw, max(o[1] - 6 * lw, 14)), ts * 0.8, _ORIGIN)
     y = round(34 * ts)
     _text(img, view.camera_id, (10, y), ts)
     if whole_path:
@@ -139,20 +144,42 @@ class _Strobe:
     """Collects the snapshot's base picture and the object's patches during decoding."""
 
     def __init__(self, view: EventView) -> None:
-        traj = view.trajectory
-        n = len(traj)
-        pick = np.unique(np.linspace(0, n - 1, min(n, STROBE_MAX)).round().astype(int))
-        self.wanted = traj[pick]
+        self.traj = view.trajectory
         self.half = 0.5 / view.fps
-        self.start = float(traj[0, 0])
+        self.start = float(self.traj[0, 0])
         self.base: np.ndarray | None = None
+        self.wanted = self.traj[:0]
+        self.r = 0
         self.patches: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+
+    def _pick(self, r: int) -> np.ndarray:
+        """Sightings at least one patch apart (first and last always), at most STROBE_MAX:
+        (K, 3) rows of the trajectory."""
+        xy = self.traj[:, 1:3]
+        spacing = 2 * r + 4
+        keep = [0]
+        for i in range(1, len(xy)):
+            if np.hypot(*(xy[i] - xy[keep[-1]])) >= spacing:
+                keep.append(i)
+        last = len(xy) - 1
+        if keep[-1] != last:
+            if len(keep) > 1 and np.hypot(*(xy[last] - xy[keep[-1]])) < spacing:
+                keep[-1] = last
+            elif len(keep) == 1 or np.hypot(*(xy[last] - xy[keep[-1]])) >= spacing:
+                keep.append(last)
+        if len(keep) > STROBE_MAX:
+            sub = np.linspace(0, len(keep) - 1, STROBE_MAX).round().astype(int)
+            keep = [keep[i] for i in sub]
+        return self.traj[np.unique(keep)]
 
     def take(self, bgr: np.ndarray, t_s: float) -> None:
         if self.base is None or t_s < self.start - self.half:
             self.base = bgr.copy()  # the last picture before the first sighting
         h, w = bgr.shape[:2]
-        r = max(8, round(h / 80))
+        if not self.r:
+            self.r = max(8, round(h / 80))
+            self.wanted = self._pick(self.r)
+        r = self.r
         for _, x, y in self.wanted[np.abs(self.wanted[:, 0] - t_s) <= self.half]:
             x0, y0 = max(0, round(x) - r), max(0, round(y) - r)
             x1, y1 = min(w, round(x) + r + 1), min(h, round(y) + r + 1)
@@ -162,9 +189,11 @@ class _Strobe:
             cv2.circle(mask, (round(x) - x0, round(y) - y0), r, 1.0, -1, cv2.LINE_AA)
             self.patches.append((x0, y0, bgr[y0:y1, x0:x1].copy(), mask[..., None]))
 
-    def compose(self, under: Callable[[np.ndarray], None]) -> np.ndarray:
+    def compose(self, under: Callable[[np.ndarray], None],
+                over: Callable[[np.ndarray], None]) -> np.ndarray:
         """The base picture, drawn on by ``under``, with every patch pasted over it (soft
-        round edges) and ringed: the drawing never hides the object itself."""
+        round edges) and ringed: the drawing never hides the object itself; then ``over``
+        (the text) on top."""
         if self.base is None:
             raise ValueError("no picture decoded")
         base = self.base.copy()
@@ -179,6 +208,7 @@ class _Strobe:
             h, w = patch.shape[:2]
             r = max(h, w) // 2 + 2
             cv2.circle(pic, (x0 + w // 2, y0 + h // 2), r, _PATH, 1, cv2.LINE_AA)
+        over(pic)
         return pic
 
 
@@ -237,8 +267,10 @@ def render_views(original: Path, annotated: Path, snapshot: Path, view: EventVie
         raise EvidenceError(f"{annotated}: {original.name} decoded to no picture")
     part.replace(annotated)
 
+    t_last = float(view.trajectory[-1, 0])
     picture = strobe.compose(
-        lambda img: _draw(img, view, float(view.trajectory[-1, 0]), 1.0, whole_path=True))
+        lambda img: _draw(img, view, t_last, 1.0, whole_path=True, text=False),
+        lambda img: _draw(img, view, t_last, 1.0, whole_path=True, shapes=False))
     ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:
         raise EvidenceError(f"{snapshot}: the JPEG encoder refused the picture")

@@ -32,6 +32,8 @@ import logging.handlers
 import math
 import os
 import random
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +45,7 @@ from typing import Any
 import av
 import av.container
 import av.error
+import av.logging
 import av.video.stream
 import numpy as np
 
@@ -407,8 +410,26 @@ class _QueueLogHandler(logging.handlers.QueueHandler):
         self.queue.put_nowait(record)
 
 
+class _Stop:
+    """Stop when the supervisor says so, on this process's own SIGTERM, or when the
+    supervisor has died (the worker was re-parented: nobody reads its reports)."""
+
+    def __init__(self, parent: Any) -> None:
+        self.parent = parent
+        self.own = threading.Event()
+        self.ppid = os.getppid()
+
+    def is_set(self) -> bool:
+        if os.getppid() != self.ppid:
+            self.own.set()
+        return self.own.is_set() or bool(self.parent.is_set())
+
+
 def worker_main(config: WorkerConfig, out: Any, stop: Any) -> None:
-    """Process entry point: log through ``out`` (redacted), run the camera until ``stop``."""
+    """Process entry point: log through ``out`` (redacted), run the camera until ``stop``.
+
+    SIGINT is ignored (Ctrl-C reaches the whole process group; the supervisor decides);
+    SIGTERM sent to the worker itself stops it cleanly."""
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
@@ -416,8 +437,8 @@ def worker_main(config: WorkerConfig, out: Any, stop: Any) -> None:
     handler.addFilter(RedactingFilter(url_secrets(config.camera.source)))
     root.addHandler(handler)
     root.setLevel(config.log_level)
-    try:
-        av.logging.set_level(None)  # FFmpeg's own messages would carry the source URL
-    except AttributeError:
-        pass
-    CameraWorker(config, out.put, stop).run()
+    av.logging.set_level(None)  # FFmpeg's own messages would carry the source URL
+    stopper = _Stop(stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda _n, _f: stopper.own.set())
+    CameraWorker(config, out.put, stopper).run()

@@ -10,7 +10,7 @@ frames, a scrolling noise texture with moving squares so every frame changes), t
 and prints CPU and wall milliseconds per frame (medians of ``--repeat`` round-robin runs)
 and the ratios.
 
-    python benchmarks/decode_speed.py [--keep clip.mp4] [--repeat 5]
+    python -m benchmarks.decode_speed [--keep clip.mp4] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def write_clip(path: Path) -> None:
         stream.bit_rate = 4_000_000
         stream.options = {"g": "50", "keyint_min": "50", "sc_threshold": "0", "preset": "fast"}
         for i in range(FPS * SECONDS):
-            luma = texture[:, 4 * i : 4 * i + WIDTH].copy()
+            luma = np.array(texture[:, 4 * i : 4 * i + WIDTH], dtype=np.uint8)
             for k in range(6):
                 x = (200 + 300 * k + 7 * i) % (WIDTH - 40)
                 y = (100 + 150 * k + 11 * i) % (HEIGHT - 40)

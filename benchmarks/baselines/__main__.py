@@ -1,0 +1,5 @@
+"""``python -m benchmarks.baselines [--quick] --out DIR``."""
+
+from benchmarks.baselines.part import main
+
+main()

@@ -92,7 +92,7 @@ def preroll_memory(path: Path, keep_s: float) -> dict[str, float]:
             "peak_packets": peak_packets, "heap_peak": heap_peak, "keep_s": keep_s}
 
 
-def latency(scene: Path, camera_file: Path, clips: Path) -> list[dict[str, float]]:
+def latency(scene: Path, camera_file: Path, clips: Path, home: Path) -> list[dict[str, float]]:
     """Paced run of decoder + detector + EvidenceWriter; one row per event."""
     camera = load_camera(camera_file)
     rows: list[dict[str, float]] = []
@@ -104,7 +104,8 @@ def latency(scene: Path, camera_file: Path, clips: Path) -> list[dict[str, float
         writer = EvidenceWriter(clips, camera.id, tpl.streams.video[0], fps=info.fps,
                                 container_format=info.format_name,
                                 start_utc=datetime.now(UTC), utc_source="benchmark",
-                                calibration=camera.calibration(), keep_s=keep_s)
+                                calibration=camera.calibration(), keep_s=keep_s,
+                                home=home)  # a throwaway signing key, not the site's
         t0 = time.monotonic()
         wall_of: dict[float, float] = {}  # frame t_s -> wall time it was handed over
         reported: dict[str, float] = {}
@@ -165,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                    "1080p", "--duration", "15", "--distractor-share", "0", "--night-share",
                    "0", "--rain-share", "0", "--max-objects", "1"])
         scene = sorted(out.glob("*.mp4"))[0]
-    rows = latency(scene, args.camera or scene.with_suffix(".yaml"), work / "clips")
+    rows = latency(scene, args.camera or scene.with_suffix(".yaml"), work / "clips",
+                   work / "home")
     for r in rows:
         print(f"event last seen at {r['last_seen_s']:.2f} s: folder complete "
               f"{r['total_s']:.2f} s later (reported {r['report_delay_s']:.2f} s after the "

@@ -165,7 +165,8 @@ class EvidenceWriter:
         self._jobs: dict[str, _Job] = {}  # clip key -> job waiting for its packets
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._results: queue.Queue[EvidenceResult] = queue.Queue()
-        self._busy = False
+        self._outstanding = 0  # events added whose result is not posted yet
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._work, name=f"evidence-{camera_id}",
                                         daemon=True)
         self._thread.start()
@@ -202,6 +203,8 @@ class EvidenceWriter:
         body = copy.deepcopy(doc if doc is not None else event.to_json())
         body["clip"] = str(clip)
         key = f"{name}/{clip.name}"
+        with self._lock:
+            self._outstanding += 1
         self._jobs[key] = _Job(name, clip.name, event, body, [], 0.0, 0.0)
         self._collector.start(key, event.start_s - self.preroll_s,
                               event.end_s + self.postroll_s)
@@ -226,8 +229,9 @@ class EvidenceWriter:
 
     @property
     def pending(self) -> int:
-        """Events whose folder is not finished yet."""
-        return len(self._jobs) + self._queue.qsize() + (1 if self._busy else 0)
+        """Events added whose folder is not finished (or given up) yet."""
+        with self._lock:
+            return self._outstanding
 
     def close(self, timeout: float | None = None) -> list[EvidenceResult]:
         """End of the source: write every started event with the packets it has, wait for
@@ -246,20 +250,19 @@ class EvidenceWriter:
             job = self._queue.get()
             if job is None:
                 return
-            self._busy = True
             try:
                 result = self._write(job)
             except Exception as exc:  # the worker must survive any one event's failure
                 log.exception("event %s: evidence failed", job.event.id)
                 result = self._failed(job, f"{type(exc).__name__}: {exc}")
-            finally:
-                self._busy = False
             self._results.put(result)
             if self.on_complete is not None:
                 try:
                     self.on_complete(result)
                 except Exception:
                     log.exception("on_complete callback failed for event %s", job.event.id)
+            with self._lock:
+                self._outstanding -= 1
 
     def _failed(self, job: _Job, why: str) -> EvidenceResult:
         return EvidenceResult(job.event.id, None, None, None, job.event.end_s, job.ready_at,
@@ -327,9 +330,10 @@ class EvidenceWriter:
 
     def _manifest(self, job: _Job, span: tuple[float, float], roles: dict[str, str],
                   views_error: str | None) -> dict[str, Any]:
-        ev, doc, off = job.event, job.doc, job.offset_s
+        ev, off = job.event, job.offset_s
         partial = self.out_dir / f".{job.name}{PARTIAL_SUFFIX}"
-        event = {k: doc[k] for k in ("id", "start_s", "end_s", "score", "trajectory", "origin")}
+        event = ev.to_json()
+        event["id"] = job.doc.get("id", ev.id)
         event.update({
             "start_utc": format_utc(self.utc_of(ev.start_s)),
             "end_utc": format_utc(self.utc_of(ev.end_s)),
@@ -352,6 +356,10 @@ class EvidenceWriter:
                      "span_utc": [format_utc(self.utc_of(t)) for t in span],
                      "stream_span_s": [round(t + off, 6) for t in span],
                      "preroll_s": self.preroll_s, "postroll_s": self.postroll_s,
+                     # what the clip holds before the first / after the last sighting
+                     # (less than asked where the recording starts or ends sooner)
+                     "before_first_sighting_s": round(ev.start_s - span[0], 3),
+                     "after_last_sighting_s": round(span[1] - ev.end_s, 3),
                      "views_error": views_error},
             "software": {"name": "fallwatch", "version": software_version()},
             "model": dict(self.model),

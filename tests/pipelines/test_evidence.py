@@ -394,6 +394,7 @@ def _drive(path: Path, writer_kw: dict[str, Any], event: Event, report_at: float
                 reported = True
         fed = time.monotonic()
         done = writer.close(timeout=120)
+        assert writer.pending == 0
     assert len(done) == 1 and results == done
     return done[0], fed
 
@@ -442,6 +443,8 @@ def test_mpeg4_part2_source_gets_a_bit_identical_original_clip_and_a_full_folder
     assert manifest["event"]["utc_source"] == "test"
     assert manifest["event"]["start_utc"] == "2026-01-02T03:04:08.000Z"  # start_utc + 3 s
     assert manifest["source"]["codec"] == "mpeg4"
+    assert manifest["clip"]["before_first_sighting_s"] >= 2.0
+    assert manifest["clip"]["after_last_sighting_s"] >= 1.0 - 0.04  # the last frame's start
 
 
 def test_cinepak_source_gets_a_bit_identical_original_clip(home: Path, tmp_path: Path) -> None:

@@ -368,7 +368,12 @@ class CameraWorker:
             if detector is not None:
                 for ev in detector.finish():
                     self._found(ev, epoch_utc(), session, writer, ids)
-            writer.close(timeout=60.0)  # before the container (the muxer's template) closes
+            # before the container (the muxer's template) closes; keep reporting meanwhile
+            deadline = time.monotonic() + 120.0
+            writer.close(timeout=0.5)
+            while writer.pending and time.monotonic() < deadline:
+                self.beat()
+                writer.close(timeout=0.5)
 
     def _found(self, ev: Event, epoch: datetime, session: int, writer: EvidenceWriter,
                ids: dict[str, str]) -> None:

@@ -17,6 +17,7 @@ database at the same time. Every time returned is an aware UTC ``datetime``.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
@@ -143,6 +144,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+_MIGRATE_ATTEMPTS = 8
+
+
+def _may_be_concurrent(exc: BaseException) -> bool:
+    """Errors a concurrent migration of the same database can cause (table already there,
+    unique version row, database locked), as opposed to an unreachable server."""
+    text = str(exc).lower()
+    return any(k in text for k in ("already exists", "duplicate", "locked", "unique",
+                                   "no such table", "does not exist"))
+
+
 def migrate(engine: Engine) -> None:
     """Bring the database behind ``engine`` to the newest schema (alembic ``upgrade head``)."""
     script_dir = resources.files("pipelines.store") / "migrations"
@@ -180,11 +192,25 @@ class EventStore:
             engine = create_engine(url, pool_pre_ping=True)
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
-            migrate(engine)
-        except (SQLAlchemyError, OSError, ImportError) as exc:
+        except (SQLAlchemyError, ImportError) as exc:
             raise StoreError(
                 f"{label}: cannot open the event store: {redact_text(str(exc))}"
             ) from None
+        for attempt in range(_MIGRATE_ATTEMPTS):
+            try:
+                migrate(engine)
+                break
+            except (SQLAlchemyError, OSError) as exc:
+                # another process (the supervisor, the web service) may be migrating the
+                # same database right now: once it is done, upgrading is a no-op
+                if attempt == _MIGRATE_ATTEMPTS - 1 or not _may_be_concurrent(exc):
+                    engine.dispose()
+                    raise StoreError(
+                        f"{label}: cannot open the event store: {redact_text(str(exc))}"
+                    ) from None
+                log.info("%s: migration attempt %d failed (%s); retrying", label,
+                         attempt + 1, type(exc).__name__)
+                time.sleep(0.2 * (attempt + 1))
         log.info("event store %s (%s)", label, engine.dialect.name)
         return cls(engine, label)
 

@@ -20,6 +20,7 @@ torch is imported lazily: ``detector`` works without it for everything else.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import pickle
@@ -172,13 +173,24 @@ def _check_meta(meta: Any, path: Path, kind: str) -> dict[str, Any]:
     return meta
 
 
+def _file_sha256(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 class TorchClassifier:
-    """Scores tracks with a trained :func:`build_tracknet` model (``kind: torch``)."""
+    """Scores tracks with a trained :func:`build_tracknet` model (``kind: torch``).
+
+    ``name`` (the weights' file name) and ``sha256`` (of the file) go into evidence.
+    """
 
     def __init__(self, model: torch.nn.Module, meta: dict[str, Any], path: Path | None = None):
         self.model = model.eval()
         self.meta = meta
         self.path = path
+        self.name = path.name if path is not None else "track_torch (in memory)"
+        self.sha256 = _file_sha256(path)
 
     @classmethod
     def load(cls, path: Path) -> TorchClassifier:
@@ -225,6 +237,8 @@ class ImageClassifier:
         self.module = module
         self.meta = meta
         self.path = path
+        self.name = path.name if path is not None else "image classifier (in memory)"
+        self.sha256 = _file_sha256(path)
         self.positive = int(meta.get("positive_index", 1))
 
     @classmethod

@@ -75,13 +75,141 @@ def _fit(width: int, height: int) -> tuple[int, int, float]:
     return w, h, s
 
 
-def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float,
-          color: tuple[int, int, int] = _TEXT) -> None:
-    """Text with a dark outline so it reads on sky and on wall alike."""
+def _yuv(bgr: tuple[int, int, int]) -> tuple[int, int, int]:
+    """A BGR colour in BT.601 limited-range Y, U, V."""
+    b, g, r = bgr
+    y = 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255
+    u = 128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255
+    v = 128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255
+    return round(y), round(u), round(v)
+
+
+def _label(img: np.ndarray, text: str, org: tuple[int, int], scale: float,
+           color: tuple[int, int, int]) -> None:
+    """Text on a BGR picture with a dark outline, so it reads on sky and on wall alike.
+
+    The outline is the glyphs' mask grown by a pixel (a thicker ``putText`` would also
+    space the letters wider, and the outline would drift from the text)."""
     thick = max(1, round(scale * 2))
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2,
-                cv2.LINE_AA)
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, thick, cv2.LINE_AA)
+    mask = np.zeros(img.shape[:2], np.uint8)
+    cv2.putText(mask, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, 255, thick, cv2.LINE_AA)
+    fill = mask.astype(np.float32)[..., None] / 255
+    edge = cv2.dilate(mask, np.ones((3, 3), np.uint8)).astype(np.float32)[..., None] / 255
+    out = img.astype(np.float32) * (1 - edge)
+    out = out * (1 - fill) + np.array(color, np.float32) * fill
+    img[:] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+class _BGRCanvas:
+    """Drawing on a BGR picture, (H, W, 3) uint8."""
+
+    def __init__(self, img: np.ndarray) -> None:
+        self.img = img
+        self.height = img.shape[0]
+
+    def line(self, p: tuple[int, int], q: tuple[int, int], color: tuple[int, int, int],
+             thick: int) -> None:
+        cv2.line(self.img, p, q, color, thick, cv2.LINE_AA)
+
+    def polyline(self, pts: np.ndarray, color: tuple[int, int, int], thick: int) -> None:
+        cv2.polylines(self.img, [pts.reshape(-1, 1, 2)], False, color, thick, cv2.LINE_AA)
+
+    def circle(self, c: tuple[int, int], r: int, color: tuple[int, int, int],
+               thick: int) -> None:
+        cv2.circle(self.img, c, r, color, thick, cv2.LINE_AA)
+
+    def marker(self, c: tuple[int, int], color: tuple[int, int, int], size: int,
+               thick: int) -> None:
+        cv2.drawMarker(self.img, c, color, cv2.MARKER_TILTED_CROSS, size, thick, cv2.LINE_AA)
+
+    def label(self, text: str, org: tuple[int, int], scale: float,
+              color: tuple[int, int, int]) -> None:
+        _label(self.img, text, org, scale, color)
+
+
+class _I420Canvas:
+    """Drawing straight on a decoded yuv420p picture, ``(H * 3 // 2, W)`` uint8 (Y plane,
+    then U and V at half resolution), so no frame is converted to BGR and back: luma at
+    full resolution, chroma at half coordinates."""
+
+    def __init__(self, arr: np.ndarray, width: int, height: int) -> None:
+        flat = arr.reshape(-1)
+        n = width * height
+        self.y = flat[:n].reshape(height, width)
+        self.u = flat[n : n + n // 4].reshape(height // 2, width // 2)
+        self.v = flat[n + n // 4 : n + n // 2].reshape(height // 2, width // 2)
+        self.height = height
+
+    def _each(self, draw: Callable[[np.ndarray, int, float], object],
+              color: tuple[int, int, int]) -> None:
+        y, u, v = _yuv(color)
+        draw(self.y, y, 1.0)
+        draw(self.u, u, 0.5)
+        draw(self.v, v, 0.5)
+
+    @staticmethod
+    def _pt(p: tuple[int, int], k: float) -> tuple[int, int]:
+        return (int(p[0] * k), int(p[1] * k))
+
+    @staticmethod
+    def _th(t: int, k: float) -> int:
+        return t if t < 0 else max(1, round(t * k))
+
+    def line(self, p: tuple[int, int], q: tuple[int, int], color: tuple[int, int, int],
+             thick: int) -> None:
+        self._each(lambda img, c, k: cv2.line(img, self._pt(p, k), self._pt(q, k), c,
+                                              self._th(thick, k), cv2.LINE_AA), color)
+
+    def polyline(self, pts: np.ndarray, color: tuple[int, int, int], thick: int) -> None:
+        self._each(lambda img, c, k: cv2.polylines(
+            img, [(pts * k).astype(np.int32).reshape(-1, 1, 2)], False, c,
+            self._th(thick, k), cv2.LINE_AA), color)
+
+    def circle(self, c: tuple[int, int], r: int, color: tuple[int, int, int],
+               thick: int) -> None:
+        self._each(lambda img, v, k: cv2.circle(img, self._pt(c, k), max(1, round(r * k)), v,
+                                                self._th(thick, k), cv2.LINE_AA), color)
+
+    def marker(self, c: tuple[int, int], color: tuple[int, int, int], size: int,
+               thick: int) -> None:
+        self._each(lambda img, v, k: cv2.drawMarker(
+            img, self._pt(c, k), v, cv2.MARKER_TILTED_CROSS, max(2, round(size * k)),
+            self._th(thick, k), cv2.LINE_AA), color)
+
+    def label(self, text: str, org: tuple[int, int], scale: float,
+              color: tuple[int, int, int]) -> None:
+        """Text is drawn in BGR on a small even-aligned box around it (glyphs drawn at half
+        size on the chroma planes would not line up with the luma ones)."""
+        thick = max(1, round(scale * 2))
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+        hh, ww = self.y.shape
+        x0, y0 = max(0, (org[0] - 4) // 2 * 2), max(0, (org[1] - th - 4) // 2 * 2)
+        x1 = min(ww, (org[0] + tw + 5) // 2 * 2 + 2) // 2 * 2
+        y1 = min(hh, (org[1] + base + 5) // 2 * 2 + 2) // 2 * 2
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        bw, bh = x1 - x0, y1 - y0
+        box = np.concatenate([self.y[y0:y1, x0:x1].reshape(-1),
+                              self.u[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2].reshape(-1),
+                              self.v[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2].reshape(-1)])
+        bgr = np.ascontiguousarray(
+            cv2.cvtColor(box.reshape(bh * 3 // 2, bw), cv2.COLOR_YUV2BGR_I420))
+        _label(bgr, text, (org[0] - x0, org[1] - y0), scale, color)
+        back = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).reshape(-1)
+        n = bw * bh
+        self.y[y0:y1, x0:x1] = back[:n].reshape(bh, bw)
+        self.u[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = back[n : n + n // 4].reshape(bh // 2,
+                                                                                 bw // 2)
+        self.v[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = back[n + n // 4 :].reshape(bh // 2,
+                                                                               bw // 2)
+
+
+Canvas = _BGRCanvas | _I420Canvas
+
+
+def _text(cv: Canvas, text: str, org: tuple[int, int], scale: float,
+          color: tuple[int, int, int] = _TEXT) -> None:
+    cv.label(text, org, scale, color)
 
 
 def _floor_band(cal: FacadeCalibration, floor: int, x_px: float, y_px: float,
@@ -99,11 +227,11 @@ def _floor_band(cal: FacadeCalibration, floor: int, x_px: float, y_px: float,
     return segs
 
 
-def _draw(img: np.ndarray, view: EventView, t_s: float, scale: float, *,
+def _draw(cv: Canvas, view: EventView, t_s: float, scale: float, *,
           whole_path: bool, shapes: bool = True, text: bool = True) -> None:
-    """Burn the event into ``img`` (drawing coordinates = input pixels x ``scale``):
+    """Burn the event into a picture (drawing coordinates = input pixels x ``scale``):
     the ``shapes`` (floor band, release mark, path) and/or the ``text``."""
-    h = img.shape[0]
+    h = cv.height
     ts = max(0.45, h / 1080 * 0.9)
     lw = max(2, round(h / 540))
     traj = view.trajectory
@@ -113,31 +241,30 @@ def _draw(img: np.ndarray, view: EventView, t_s: float, scale: float, *,
     o = (round(ox * scale), round(oy * scale))
     if shapes and view.calibration is not None and view.floor is not None:
         for seg in _floor_band(view.calibration, view.floor, ox, oy, scale):
-            cv2.line(img, tuple(seg[0]), tuple(seg[1]), _FLOOR, lw, cv2.LINE_AA)
+            cv.line((int(seg[0, 0]), int(seg[0, 1])), (int(seg[1, 0]), int(seg[1, 1])),
+                    _FLOOR, lw)
     if shapes:
-        cv2.drawMarker(img, o, _ORIGIN, cv2.MARKER_TILTED_CROSS, max(12, 8 * lw), lw + 1,
-                       cv2.LINE_AA)
+        cv.marker(o, _ORIGIN, max(12, 8 * lw), lw + 1)
     if shapes and len(shown):
         pts = np.round(shown[:, 1:3] * scale).astype(np.int32)
         if len(pts) > 1:  # thin on the snapshot, so the pasted object stays visible
-            cv2.polylines(img, [pts.reshape(-1, 1, 2)], False, _PATH, 1 if whole_path else lw,
-                          cv2.LINE_AA)
+            cv.polyline(pts, _PATH, 1 if whole_path else lw)
         if not whole_path and abs(shown[-1, 0] - t_s) <= half:  # seen in this very frame
-            cv2.circle(img, (int(pts[-1, 0]), int(pts[-1, 1])), 6 * lw, _NOW, lw, cv2.LINE_AA)
+            cv.circle((int(pts[-1, 0]), int(pts[-1, 1])), 6 * lw, _NOW, lw)
     if not text:
         return
     label = "release" + (f", floor {view.floor}" if view.floor is not None else "")
-    _text(img, label, (o[0] + 8 * lw, max(o[1] - 6 * lw, 14)), ts * 0.8, _ORIGIN)
+    _text(cv, label, (o[0] + 8 * lw, max(o[1] - 6 * lw, 14)), ts * 0.8, _ORIGIN)
     y = round(34 * ts)
-    _text(img, view.camera_id, (10, y), ts)
+    _text(cv, view.camera_id, (10, y), ts)
     if whole_path:
         stamp = (f"{format_utc(view.utc_of(float(traj[0, 0])))} .. "
                  f"{format_utc(view.utc_of(float(traj[-1, 0])))[11:]}")
     else:
         stamp = f"{format_utc(view.utc_of(t_s))}  t={t_s:.3f} s"
-    _text(img, stamp, (10, y + round(36 * ts)), ts)
+    _text(cv, stamp, (10, y + round(36 * ts)), ts)
     if view.floor is not None:
-        _text(img, f"floor {view.floor}", (10, y + round(72 * ts)), ts, _ORIGIN)
+        _text(cv, f"floor {view.floor}", (10, y + round(72 * ts)), ts, _ORIGIN)
 
 
 class _Strobe:
@@ -172,15 +299,19 @@ class _Strobe:
             keep = [keep[i] for i in sub]
         return self.traj[np.unique(keep)]
 
-    def take(self, bgr: np.ndarray, t_s: float) -> None:
+    def take(self, i420: np.ndarray, w: int, h: int, t_s: float) -> None:
+        """Look at one decoded picture, ``(h * 3 // 2, w)`` yuv420p, before drawing on it."""
         if self.base is None or t_s < self.start - self.half:
-            self.base = bgr.copy()  # the last picture before the first sighting
-        h, w = bgr.shape[:2]
+            self.base = i420.copy()  # the last picture before the first sighting
         if not self.r:
             self.r = max(8, round(h / 80))
             self.wanted = self._pick(self.r)
         r = self.r
-        for _, x, y in self.wanted[np.abs(self.wanted[:, 0] - t_s) <= self.half]:
+        here = self.wanted[np.abs(self.wanted[:, 0] - t_s) <= self.half]
+        if not len(here):
+            return
+        bgr = cv2.cvtColor(i420.reshape(h * 3 // 2, w), cv2.COLOR_YUV2BGR_I420)
+        for _, x, y in here:
             x0, y0 = max(0, round(x) - r), max(0, round(y) - r)
             x1, y1 = min(w, round(x) + r + 1), min(h, round(y) + r + 1)
             if x1 <= x0 or y1 <= y0:
@@ -196,7 +327,7 @@ class _Strobe:
         (the text) on top."""
         if self.base is None:
             raise ValueError("no picture decoded")
-        base = self.base.copy()
+        base = np.asarray(cv2.cvtColor(self.base, cv2.COLOR_YUV2BGR_I420), dtype=np.uint8)
         under(base)
         out = base.astype(np.float32)
         for x0, y0, patch, mask in self.patches:
@@ -210,6 +341,16 @@ class _Strobe:
             cv2.circle(pic, (x0 + w // 2, y0 + h // 2), r, _PATH, 1, cv2.LINE_AA)
         over(pic)
         return pic
+
+
+def _resize_i420(arr: np.ndarray, w0: int, h0: int, w: int, h: int) -> np.ndarray:
+    """A yuv420p picture ``(h0 * 3 // 2, w0)`` scaled to ``(h * 3 // 2, w)`` plane by plane."""
+    src = _I420Canvas(arr, w0, h0)
+    out = np.empty((h * 3 // 2, w), np.uint8)
+    dst = _I420Canvas(out, w, h)
+    for a, b in ((src.y, dst.y), (src.u, dst.u), (src.v, dst.v)):
+        b[:] = cv2.resize(a, (b.shape[1], b.shape[0]), interpolation=cv2.INTER_AREA)
+    return out
 
 
 def render_views(original: Path, annotated: Path, snapshot: Path, view: EventView,
@@ -227,7 +368,8 @@ def render_views(original: Path, annotated: Path, snapshot: Path, view: EventVie
                 av.open(str(part), "w", format="mp4", options={"movflags": "+faststart"}) as out:
             stream = src.streams.video[0]
             stream.thread_type = "AUTO"
-            w, h, scale = _fit(stream.width, stream.height)
+            fw, fh = stream.width // 2 * 2, stream.height // 2 * 2  # even, for 4:2:0
+            w, h, scale = _fit(fw, fh)
             enc = out.add_stream("libx264", rate=Fraction(view.fps).limit_denominator(1001))
             enc.width, enc.height, enc.pix_fmt = w, h, "yuv420p"
             enc.codec_context.time_base = Fraction(1, 1000)
@@ -239,15 +381,13 @@ def render_views(original: Path, annotated: Path, snapshot: Path, view: EventVie
                 if first is None:
                     first = rel
                 t_s = view.first_t_s + (rel - first)
-                raw = np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)
-                strobe.take(raw, t_s)
-                if scale != 1.0:
-                    pic = np.asarray(cv2.resize(raw, (w, h), interpolation=cv2.INTER_AREA),
-                                     dtype=np.uint8)
-                else:
-                    pic = raw if raw.flags.writeable else raw.copy()
-                _draw(pic, view, t_s, scale, whole_path=False)
-                vf = av.VideoFrame.from_ndarray(pic, format="bgr24").reformat(format="yuv420p")
+                if frame.format.name != "yuv420p" or frame.width % 2 or frame.height % 2:
+                    frame = frame.reformat(width=fw, height=fh, format="yuv420p")
+                raw = np.ascontiguousarray(frame.to_ndarray(), dtype=np.uint8)
+                strobe.take(raw, fw, fh, t_s)
+                pic = raw if scale == 1.0 else _resize_i420(raw, fw, fh, w, h)
+                _draw(_I420Canvas(pic, w, h), view, t_s, scale, whole_path=False)
+                vf = av.VideoFrame.from_ndarray(pic, format="yuv420p")
                 pts = max(round((rel - first) * 1000), last_pts + 1)
                 vf.pts, vf.time_base, last_pts = pts, Fraction(1, 1000), pts
                 for packet in enc.encode(vf):
@@ -269,8 +409,8 @@ def render_views(original: Path, annotated: Path, snapshot: Path, view: EventVie
 
     t_last = float(view.trajectory[-1, 0])
     picture = strobe.compose(
-        lambda img: _draw(img, view, t_last, 1.0, whole_path=True, text=False),
-        lambda img: _draw(img, view, t_last, 1.0, whole_path=True, shapes=False))
+        lambda img: _draw(_BGRCanvas(img), view, t_last, 1.0, whole_path=True, text=False),
+        lambda img: _draw(_BGRCanvas(img), view, t_last, 1.0, whole_path=True, shapes=False))
     ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:
         raise EvidenceError(f"{snapshot}: the JPEG encoder refused the picture")

@@ -25,7 +25,7 @@ from uuid import uuid4
 import av
 import pytest
 import yaml
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from pipelines.store import EventStore
 
@@ -239,18 +239,22 @@ def postgres_url() -> Iterator[str]:
     shutil.rmtree(base, ignore_errors=True)
 
 
+def new_database(server_url: str) -> str:
+    """The URL of a new, empty database on the PostgreSQL server at ``server_url``."""
+    db = f"t_{uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f"CREATE DATABASE {db}"))
+    admin.dispose()
+    return server_url.rsplit("/", 1)[0] + f"/{db}"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
     if request.param == "sqlite":
         s = EventStore.open(tmp_path / "data")
     else:
-        base = request.getfixturevalue("postgres_url")
-        db = f"t_{uuid4().hex[:12]}"
-        admin = EventStore.open(url=base)  # migrated, but only used to create a database
-        with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.execute(text(f"CREATE DATABASE {db}"))
-        admin.close()
-        s = EventStore.open(url=base.rsplit("/", 1)[0] + f"/{db}")
+        s = EventStore.open(url=new_database(request.getfixturevalue("postgres_url")))
     yield s
     s.close()
 

@@ -19,6 +19,7 @@ from tests.live.conftest import (
     Watch,
     Webhook,
     live_settings,
+    new_database,
     wait_for,
 )
 from tests.live.test_alerts import Subscriber
@@ -33,11 +34,12 @@ def _camera(scene: Scene, cam_id: str, url: str) -> dict[str, Any]:
 class Reader:
     """The store of a running ``watch``, opened as another process would."""
 
-    def __init__(self, w: Watch) -> None:
-        wait_for(lambda: (w.data / "fallwatch.db").exists() or w.proc.poll() is not None, 30,
-                 "the store to be created")
+    def __init__(self, w: Watch, url: str | None = None) -> None:
+        if url is None:
+            wait_for(lambda: (w.data / "fallwatch.db").exists() or w.proc.poll() is not None,
+                     30, "the store to be created")
         assert w.proc.poll() is None, w.stderr.read_text()
-        self.store = EventStore.open(w.data)
+        self.store = EventStore.open(w.data, url)
         self.w = w
 
     def camera(self, cam_id: str) -> CameraStatus:
@@ -114,13 +116,15 @@ def test_events_reach_store_broker_and_webhook_and_a_camera_survives_its_server_
     sub.close()
 
 
-def test_a_hung_worker_is_killed_and_restarted(scene: Scene, rtsp: Callable[..., RtspServer],
-                                               watch: Callable[..., Watch]) -> None:
+def test_a_hung_worker_is_killed_and_restarted_with_the_store_in_postgresql(
+        scene: Scene, rtsp: Callable[..., RtspServer], watch: Callable[..., Watch],
+        postgres_url: str) -> None:
     server = rtsp(scene.clip)
+    url = new_database(postgres_url)
     site = {"cameras": [_camera(scene, "tower-h", server.url())],
             "live": live_settings(heartbeat_timeout_s=6.0, annotate_evidence=False)}
-    w = watch(site)
-    db = Reader(w)
+    w = watch(site, ["--database-url", url])
+    db = Reader(w, url)
     try:
         wait_for(lambda: db.streaming("tower-h"), 60, "tower-h streaming")
         hung = db.camera("tower-h").worker_pid
@@ -135,11 +139,13 @@ def test_a_hung_worker_is_killed_and_restarted(scene: Scene, rtsp: Callable[...,
                  "the hung process to be gone")
         frames = cam.frames
         wait_for(lambda: db.camera("tower-h").frames > frames, 30, "frames from the new worker")
+        wait_for(lambda: db.events("tower-h"), 60, "a complete event in PostgreSQL")
     finally:
         db.store.close()
         code = w.stop()
     assert code == 0
     assert "silent for" in (w.data / "logs" / "watch.log").read_text()
+    assert not (w.data / "fallwatch.db").exists()  # --database-url: no SQLite beside it
 
 
 def test_a_camera_slower_than_its_stream_stays_within_the_lag_bound(

@@ -113,7 +113,9 @@ class Health:
 @dataclass(frozen=True)
 class EventFound:
     """An event confirmed by the detector. ``doc`` is the alert/store document: ``id``,
-    ``camera``, ``start_utc``/``end_utc`` (ISO 8601), ``stream_epoch_utc``, ``start_s``/
+    ``camera``, ``start_utc``/``end_utc`` (ISO 8601), ``stream_epoch_utc`` (UTC of stream
+    time 0: the sender's clock from RTCP sender reports where it has sent one, else the
+    arrival time; ``time_source`` says which; ``arrival_epoch_utc`` beside it), ``start_s``/
     ``end_s`` (stream seconds), ``score``, ``trajectory`` ``[[t_s, x_px, y_px], ...]``,
     ``origin``, ``floor``, ``evidence_dir`` (relative to the data folder), ``status``,
     ``confirmed_utc`` (when the detector confirmed it: alerts are measured from there)."""
@@ -269,13 +271,31 @@ class CameraWorker:
         fps = float(rate) if rate and 0 < float(rate) < 1000 else 25.0
         tb = stream.time_base or Fraction(1, 90_000)
         self._session += 1
-        session = self._session
         clock = {"base": math.inf}  # min over packets of (monotonic arrival - stream seconds)
         mono_to_utc = time.time() - time.monotonic()
 
-        def epoch_utc() -> datetime:
+        first_ts: int | None = None
+        sender: dict[str, float] = {}  # "t0": the sender's UTC of pts 0 (RTCP sender reports)
+
+        def arrival_epoch() -> datetime:
             base = clock["base"] if math.isfinite(clock["base"]) else time.monotonic()
             return datetime.fromtimestamp(base + mono_to_utc, UTC)
+
+        def epoch_utc() -> datetime:
+            """UTC of stream time 0 (the first packet): the sender's clock once an RTCP
+            sender report has arrived (FFmpeg's ``start_time_realtime``), else arrival."""
+            if "t0" not in sender and first_ts is not None:
+                realtime = getattr(container, "start_time_realtime", None)
+                if realtime:
+                    sender["t0"] = realtime / 1e6 + float(first_ts * tb)
+                    skew = sender["t0"] - arrival_epoch().timestamp()
+                    writer.utc_source = "sender"
+                    log.log(logging.WARNING if abs(skew) > 10 else logging.INFO,
+                            "camera %s: the sender's clock (RTCP) is %+.3f s from arrival "
+                            "time; event times follow the sender", self.cam.id, skew)
+            if "t0" in sender:
+                return datetime.fromtimestamp(sender["t0"], UTC)
+            return arrival_epoch()
 
         ids: dict[str, str] = {}  # detector event id (this connection) -> stored event id
 
@@ -297,7 +317,6 @@ class CameraWorker:
             postroll_s=s.postroll_s, keep_s=s.preroll_s + 15.0, source_name=self.shown_source,
             annotate=s.annotate_evidence, on_complete=done)
         detector: Detector | None = None
-        first_ts: int | None = None
         skip_to_key = False
         last_frame_mono = time.monotonic()
         self.fps = fps
@@ -360,14 +379,14 @@ class CameraWorker:
                         time.sleep(s.slow_frame_s)
                     self.frames += 1
                     for ev in detector.process(_luma(vf), t_s):
-                        self._found(ev, epoch_utc(), session, writer, ids)
+                        self._found(ev, epoch_utc(), arrival_epoch(), writer, ids)
                 self.beat()
         except av.error.FFmpegError as exc:
             raise StreamEnded(redact_text(str(exc), self.secrets)) from None
         finally:
             if detector is not None:
                 for ev in detector.finish():
-                    self._found(ev, epoch_utc(), session, writer, ids)
+                    self._found(ev, epoch_utc(), arrival_epoch(), writer, ids)
             # before the container (the muxer's template) closes; keep reporting meanwhile
             deadline = time.monotonic() + 120.0
             writer.close(timeout=0.5)
@@ -375,7 +394,7 @@ class CameraWorker:
                 self.beat()
                 writer.close(timeout=0.5)
 
-    def _found(self, ev: Event, epoch: datetime, session: int, writer: EvidenceWriter,
+    def _found(self, ev: Event, epoch: datetime, arrival: datetime, writer: EvidenceWriter,
                ids: dict[str, str]) -> None:
         start = epoch + timedelta(seconds=ev.start_s)
         end = epoch + timedelta(seconds=ev.end_s)
@@ -389,7 +408,8 @@ class CameraWorker:
             "start_utc": _iso(start),
             "end_utc": _iso(end),
             "stream_epoch_utc": _iso(epoch),
-            "time_source": "arrival",
+            "arrival_epoch_utc": _iso(arrival),
+            "time_source": writer.utc_source,
             "start_s": body["start_s"],
             "end_s": body["end_s"],
             "score": body["score"],
@@ -399,7 +419,7 @@ class CameraWorker:
             "evidence_dir": rel,
             "status": "writing",
             "detector_event": ev.id,
-            "connection": session,
+            "connection": self._session,
             "confirmed_utc": _iso(datetime.now(UTC)),
         }
         log.info("camera %s: event %s (floor %s, score %.2f)", self.cam.id, name,

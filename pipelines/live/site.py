@@ -103,7 +103,10 @@ def parse_site(data: Any, origin: Path) -> SiteFile:
     for i, entry in enumerate(entries):
         if isinstance(entry, str):
             path = Path(entry)
-            cameras.append(load_camera(path if path.is_absolute() else origin.parent / path))
+            try:
+                cameras.append(load_camera(path if path.is_absolute() else origin.parent / path))
+            except CameraFileError as exc:
+                raise CameraFileError(f"{origin}: cameras[{i}]: {exc}") from None
         else:
             cameras.append(parse_camera(entry, f"{origin}: cameras[{i}]"))
     seen: set[str] = set()

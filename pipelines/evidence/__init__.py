@@ -43,13 +43,17 @@ API (used by ``fallwatch analyze --clips-dir`` and by the live RTSP worker)::
     clip_path = writer.add_event(event, doc)        # detector.events.Event (+ its JSON)
     for result in writer.poll():                    # finished folders, never blocks
         result.ok, result.folder, result.clip, result.error
-    writer.close()                                  # end of stream: flush, wait, results
+    writer.pending                                  # events whose folder is not out yet
+    writer.close(timeout=None)                      # end of stream: write what is open
+                                                    # with the packets it has, wait, and
+                                                    # return the results not yet polled
 
 Times: ``Event``/``Frame`` seconds (``t_s``, from the first decoded frame) are stream time;
 UTC is ``utc_of(t_s)`` (default ``start_utc + t_s``). The ring (``PacketRing``) holds
-encoded packets only: its memory is about bitrate x ``keep_s``. The folders are written by
-one worker thread per writer (decode + re-encode of the span for the annotated clip and the
-snapshot), so the detection thread only copies packet bytes.
+encoded packets only: its memory is about bitrate x (``keep_s`` + one GOP), 6.3 MB for
+10 s of a 1080p 4 Mbit/s stream with 2 s GOPs (``benchmarks/evidence_latency.py``).
+The folders are written by one worker thread per writer (decode + re-encode of the span
+for the annotated clip and the snapshot), so the detection thread only copies packet bytes.
 """
 
 from __future__ import annotations

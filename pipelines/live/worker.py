@@ -318,7 +318,7 @@ class CameraWorker:
             annotate=s.annotate_evidence, on_complete=done)
         detector: Detector | None = None
         skip_to_key = False
-        last_frame_mono = time.monotonic()
+        last_frame_mono = last_packet_mono = time.monotonic()
         self.fps = fps
         log.info("camera %s: connected to %s (%s, %s fps)", self.cam.id, self.shown_source,
                  stream.codec_context.name, f"{fps:g}")
@@ -326,7 +326,7 @@ class CameraWorker:
             for packet in container.demux(stream):
                 if self.stop.is_set():
                     return
-                now = time.monotonic()
+                now = last_packet_mono = time.monotonic()
                 if now - last_frame_mono > s.stall_timeout_s:
                     raise StreamEnded(f"no frame for {s.stall_timeout_s:g} s (stalled)")
                 if packet.size == 0:  # the demuxer's end-of-stream flush packet
@@ -382,7 +382,11 @@ class CameraWorker:
                         self._found(ev, epoch_utc(), arrival_epoch(), writer, ids)
                 self.beat()
         except av.error.FFmpegError as exc:
-            raise StreamEnded(redact_text(str(exc), self.secrets)) from None
+            why = redact_text(str(exc), self.secrets)
+            quiet_s = time.monotonic() - last_packet_mono
+            if quiet_s >= 0.9 * s.stall_timeout_s:  # the read timeout fired
+                why = f"no data for {quiet_s:.1f} s (stalled): {why}"
+            raise StreamEnded(why) from None
         finally:
             if detector is not None:
                 for ev in detector.finish():

@@ -101,7 +101,8 @@ class EventRecord:
 class CameraStatus:
     """A camera's live status: ``state`` is one of starting, connecting, streaming,
     reconnecting, restarting, stopped; counters are since the supervisor started;
-    ``worker_pid`` is the camera's worker process."""
+    ``worker_pid`` is the camera's worker process; ``error`` the last trouble (kept after
+    the camera recovers, credentials masked)."""
 
     id: str
     source: str | None = None

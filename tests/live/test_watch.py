@@ -123,6 +123,31 @@ def test_events_reach_store_broker_and_webhook_and_a_camera_survives_its_server_
     sub.close()
 
 
+def test_a_stalled_stream_is_noticed_and_reconnected(
+        scene: Scene, rtsp: Callable[..., RtspServer], watch: Callable[..., Watch]) -> None:
+    server = rtsp(scene.clip)
+    site = {"cameras": [_camera(scene, "tower-t", server.url())],
+            "live": live_settings(annotate_evidence=False)}
+    w = watch(site)
+    db = Reader(w)
+    assert server.proc is not None
+    try:
+        wait_for(lambda: db.streaming("tower-t"), 60, "tower-t streaming")
+        os.kill(server.proc.pid, signal.SIGSTOP)  # the connection stays open, data stops
+        try:
+            cam = wait_for(lambda: (c := db.camera("tower-t")).reconnects >= 1 and c, 30,
+                           "the stall to be noticed")
+            assert "stalled" in (cam.error or "")
+        finally:
+            os.kill(server.proc.pid, signal.SIGCONT)
+        frames = db.camera("tower-t").frames
+        wait_for(lambda: db.streaming("tower-t", frames), 60, "tower-t streaming again")
+        assert db.camera("tower-t").restarts == 0  # the worker itself recovered
+    finally:
+        db.store.close()
+        assert w.stop() == 0
+
+
 def test_a_hung_worker_is_killed_and_restarted_with_the_store_in_postgresql(
         scene: Scene, rtsp: Callable[..., RtspServer], watch: Callable[..., Watch],
         postgres_url: str) -> None:

@@ -197,7 +197,22 @@ def machine() -> dict[str, Any]:
         "pyav": av.__version__,
         "opencv_threads": cv2.getNumThreads(),
         "time_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "git": git_state(),
     }
+
+
+def git_state() -> dict[str, Any]:
+    """The commit measured and the code files changed on top of it (uncommitted)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        r = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                           check=False)
+        return r.stdout.rstrip() if r.returncode == 0 else ""
+
+    changed = git("status", "--porcelain", "--", "detector", "pipelines", "benchmarks")
+    return {"commit": git("rev-parse", "--short", "HEAD").strip() or None,
+            "uncommitted": [line[3:] for line in changed.splitlines() if line[:2].strip()]}
 
 
 def part_arguments(description: str) -> argparse.ArgumentParser:

@@ -119,6 +119,12 @@ def markdown(results: dict[str, Any]) -> str:
         "time (all threads).",
         "",
     ]
+    g = m.get("git") or {}
+    if g.get("commit"):
+        dirty = g.get("uncommitted") or []
+        lines += [f"Code: commit {g['commit']}"
+                  + (f" plus uncommitted changes to {', '.join(dirty)}" if dirty else "") + ".",
+                  ""]
     parts = results["parts"]
     for name, fn in (("throughput", throughput_md), ("baselines", baselines_md),
                      ("scaling", scaling_md)):

@@ -63,8 +63,9 @@ def cameras_status() -> dict[str, Any]:
         return {"measured": False,
                 "reason": "not yet measured: fallwatch watch (pipelines/live) has not landed"}
     return {"measured": False,
-            "reason": "not yet measured: pipelines/live exists but this benchmark does not "
-                      "drive it yet"}
+            "reason": "not yet measured here: fallwatch watch (pipelines/live) has landed, but "
+                      "this part does not drive 1..N cameras yet; benchmarks/live_camera.py "
+                      "measures CPU and memory per 1080p camera worker with two RTSP cameras"}
 
 
 def plan(quick: bool) -> tuple[str, float, list[int], list[int]]:

@@ -472,3 +472,22 @@ def test_in_process_run_cli_keeps_stdout_json_only(
         assert (span["preroll_s"], span["postroll_s"]) == (1.0, 0.5)
         assert span["span_s"][0] <= max(ev["start_s"] - 1.0, 0.0)
         assert span["span_s"][1] >= ev["end_s"] + 0.5 - 0.021
+
+
+def test_verify_names_a_deleted_file_and_refuses_a_folder_without_manifest(
+    analysed: tuple[dict[str, Any], Path], home: Path, tmp_path: Path
+) -> None:
+    doc, _ = analysed
+    folder = tmp_path / "copy"
+    shutil.copytree(_folders(doc)[0], folder)
+    (folder / "snapshot.jpg").unlink()
+    proc = _run_fallwatch(["verify", str(folder)], home)
+    assert proc.returncode == 1
+    assert "snapshot.jpg: is missing" in proc.stdout
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = _run_fallwatch(["verify", str(empty)], home)
+    assert proc.returncode == 2 and "no manifest.json" in proc.stderr
+    proc = _run_fallwatch(["verify", str(tmp_path / "nowhere")], home)
+    assert proc.returncode == 2 and "no such folder" in proc.stderr

@@ -170,6 +170,12 @@ class EvidenceWriter:
         self._thread = threading.Thread(target=self._work, name=f"evidence-{camera_id}",
                                         daemon=True)
         self._thread.start()
+        if self.out_dir.is_dir():
+            left = sorted(p.name for p in self.out_dir.iterdir()
+                          if p.is_dir() and p.name.endswith(PARTIAL_SUFFIX))
+            if left:  # a crash's leftovers (or another writer's folders in progress)
+                log.warning("%s: %d unfinished evidence folders (interrupted writes, not "
+                            "evidence): %s", self.out_dir, len(left), ", ".join(left[:5]))
         self._closed = False
 
     # -- the detection thread --------------------------------------------------------------

@@ -136,7 +136,9 @@ def main() -> int:
                                      **mem_kb(p)}
             if k in f0:
                 c = cam(k)
-                entry.update(fps_received=round((f1[k] - f0[k]) / wall, 1),
+                frames = max(f1[k] - f0[k], 1)
+                entry.update(fps_received=round(frames / wall, 1),
+                             cpu_ms_per_frame=round(1000 * (c1[k] - c0[k]) / frames, 1),
                              dropped_total=c.dropped_frames, width=c.width, height=c.height)
             results[k] = entry
         latencies = []

@@ -43,7 +43,9 @@ class LiveSettings(BaseModel):
     keyframe are skipped (both counted as dropped). Workers report health every
     ``heartbeat_s``; one silent for ``heartbeat_timeout_s`` is killed and restarted.
     ``preroll_s``/``postroll_s``: evidence clip span around the event; ``annotate_evidence``:
-    also write the annotated clip and snapshot (a re-encode). ``slow_frame_s``:
+    also write the annotated clip and snapshot (a re-encode). ``fast_decode``: decode for
+    analysis with ``skip_loop_filter=all`` as ``fallwatch analyze`` does (the evidence keeps
+    the original packets). ``slow_frame_s``:
     extra seconds of work per analysed frame, to simulate a slower machine (tests,
     benchmarks; 0 in production).
     """
@@ -62,6 +64,7 @@ class LiveSettings(BaseModel):
     postroll_s: float = Field(default=3.0, ge=0)
     slow_frame_s: float = Field(default=0.0, ge=0)
     annotate_evidence: bool = True
+    fast_decode: bool = True
     seed: int = 0
 
 

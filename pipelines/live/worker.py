@@ -267,6 +267,9 @@ class CameraWorker:
               stream: av.video.stream.VideoStream) -> None:
         s = self.s
         stream.thread_type = "AUTO"
+        if s.fast_decode:  # as ``fallwatch analyze`` decodes: about a fifth less CPU
+            codec = stream.codec_context
+            codec.options = {**codec.options, "skip_loop_filter": "all"}
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate and 0 < float(rate) < 1000 else 25.0
         tb = stream.time_base or Fraction(1, 90_000)

@@ -7,7 +7,11 @@ age, size quota and free-space floor, oldest first, never an event on legal hold
 """
 
 from pipelines.store.db import CameraStatus, EventRecord, EventStore, StoreError
-from pipelines.store.retention import RetentionPolicy, apply_retention
+from pipelines.store.retention import (
+    RetentionPolicy,
+    apply_retention,
+    delete_event_with_evidence,
+)
 
 __all__ = [
     "CameraStatus",
@@ -16,4 +20,5 @@ __all__ = [
     "RetentionPolicy",
     "StoreError",
     "apply_retention",
+    "delete_event_with_evidence",
 ]

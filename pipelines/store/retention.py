@@ -17,11 +17,17 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipelines.store.db import EventRecord, EventStore
+from pipelines.store.db import EventRecord, EventStore, StoreError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RetentionPolicy", "RetentionReport", "apply_retention", "folder_bytes"]
+__all__ = [
+    "RetentionPolicy",
+    "RetentionReport",
+    "apply_retention",
+    "delete_event_with_evidence",
+    "folder_bytes",
+]
 
 
 class RetentionPolicy(BaseModel):
@@ -56,15 +62,32 @@ def folder_bytes(path: Path) -> int:
     return total
 
 
+def delete_event_with_evidence(store: EventStore, data_dir: str | Path, event_id: str) -> int:
+    """Delete an event's row and its evidence folder; returns the bytes freed.
+
+    Raises ``StoreError`` for an unknown event or one on legal hold (its folder is left
+    exactly where it was)."""
+    ev = store.get_event(event_id)
+    if ev is None:
+        raise StoreError(f"{store.label}: no event {event_id!r}")
+    return _delete(store, Path(data_dir), ev)
+
+
 def _delete(store: EventStore, data_dir: Path, ev: EventRecord) -> int:
     size = ev.evidence_bytes
+    folder: Path | None = None
     aside: Path | None = None
     if ev.evidence_dir:
         folder = data_dir / ev.evidence_dir
         if folder.exists():
             aside = folder.with_name(f".deleting-{folder.name}")
             os.replace(folder, aside)
-    store.delete_event(ev.id)
+    try:
+        store.delete_event(ev.id)  # refuses an event put on hold meanwhile
+    except StoreError:
+        if aside is not None and folder is not None:
+            os.replace(aside, folder)
+        raise
     if aside is not None:
         shutil.rmtree(aside, ignore_errors=True)
     return size
@@ -91,7 +114,11 @@ def apply_retention(
 
     def drop(ev: EventRecord, why: str) -> None:
         nonlocal freed
-        freed += _delete(store, root, ev)
+        try:
+            freed += _delete(store, root, ev)
+        except StoreError as exc:  # put on hold (or deleted) since it was listed
+            log.info("retention: kept event %s: %s", ev.id, exc)
+            return
         deleted.append(ev.id)
         log.info("retention: deleted event %s (%s, %d bytes)", ev.id, why, ev.evidence_bytes)
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pipelines.store import EventStore, RetentionPolicy, apply_retention
+import pytest
+
+from pipelines.store import (
+    EventStore,
+    RetentionPolicy,
+    StoreError,
+    apply_retention,
+    delete_event_with_evidence,
+)
 from tests.live.test_store import T0, make_event
 
 MB = 1_000_000
@@ -85,3 +93,17 @@ def test_events_being_written_are_not_deleted(store: EventStore, tmp_path: Path)
     report = apply_retention(store, data, RetentionPolicy(max_age_days=None, quota_bytes=1))
     assert report.deleted == ids
     assert [e.status for e in store.list_events()] == ["writing"]
+
+
+def test_deleting_a_held_event_leaves_its_folder_in_place(store: EventStore,
+                                                          tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    held, free = _fill(store, data, 2)
+    store.set_legal_hold(held)
+    with pytest.raises(StoreError, match="legal hold"):
+        delete_event_with_evidence(store, data, held)
+    assert (data / "evidence" / "tower-3" / held / "original.mp4").is_file()
+    assert store.get_event(held) is not None
+    assert delete_event_with_evidence(store, data, free) == MB
+    assert not (data / "evidence" / "tower-3" / free).exists()
+    assert [p.name for p in (data / "evidence" / "tower-3").iterdir()] == [held]

@@ -3,6 +3,8 @@
 An event on legal hold is never deleted, and neither is one whose evidence is still being
 written. Deleting an event renames its folder aside (``.deleting-NAME``), removes the row,
 then removes the folder, so a crash midway never leaves a listed event without evidence.
+Unfinished folders a crash left behind (hidden: ``.NAME.partial``, ``.deleting-NAME``) go
+after an hour.
 """
 
 from __future__ import annotations
@@ -142,4 +144,25 @@ def apply_retention(
             log.warning("retention: %s has %d bytes free, under the floor of %d, and nothing "
                         "more may be deleted (%d events on hold or being written)",
                         root, free, policy.min_free_bytes, held)
+    freed += _sweep_leftovers(root, now)
     return RetentionReport(deleted, freed, held)
+
+
+LEFTOVER_AGE_S = 3600.0
+
+
+def _sweep_leftovers(root: Path, now: datetime) -> int:
+    """Remove hidden folders under ``root/evidence/<camera>/`` (``.NAME.partial`` left by a
+    crash mid-write, ``.deleting-NAME`` by a crash mid-deletion) untouched for an hour."""
+    freed = 0
+    for folder in root.glob("evidence/*/.*"):
+        try:
+            age = now.timestamp() - folder.stat().st_mtime
+        except OSError:
+            continue
+        if folder.is_dir() and age > LEFTOVER_AGE_S:
+            size = folder_bytes(folder)
+            shutil.rmtree(folder, ignore_errors=True)
+            freed += size
+            log.info("retention: removed %s, left unfinished %.0f s ago", folder, age)
+    return freed

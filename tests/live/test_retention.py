@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -107,3 +108,18 @@ def test_deleting_a_held_event_leaves_its_folder_in_place(store: EventStore,
     assert delete_event_with_evidence(store, data, free) == MB
     assert not (data / "evidence" / "tower-3" / free).exists()
     assert [p.name for p in (data / "evidence" / "tower-3").iterdir()] == [held]
+
+
+def test_folders_left_unfinished_by_a_crash_are_swept_after_an_hour(store: EventStore,
+                                                                    tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (kept,) = _fill(store, data, 1)
+    cam = data / "evidence" / "tower-3"
+    for name in (".tower-3_old.partial", ".deleting-tower-3_gone", ".tower-3_new.partial"):
+        (cam / name).mkdir()
+        (cam / name / "original.mp4").write_bytes(bytes(1000))
+    old = (T0 - timedelta(hours=2)).timestamp()
+    for name in (".tower-3_old.partial", ".deleting-tower-3_gone"):
+        os.utime(cam / name, (old, old))
+    apply_retention(store, data, RetentionPolicy(max_age_days=None), now=T0)
+    assert sorted(p.name for p in cam.iterdir()) == [".tower-3_new.partial", kept]

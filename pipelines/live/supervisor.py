@@ -27,6 +27,7 @@ from typing import Any
 from pipelines.alerts import Alerts
 from pipelines.camera import CameraFile
 from pipelines.live.site import LiveSettings
+from pipelines.live.storewriter import StoreWriter
 from pipelines.live.worker import EventFound, EvidenceDone, Health, WorkerConfig, worker_main
 from pipelines.redact import redact_text
 from pipelines.store import (
@@ -34,7 +35,6 @@ from pipelines.store import (
     EventRecord,
     EventStore,
     RetentionPolicy,
-    StoreError,
     apply_retention,
 )
 
@@ -80,6 +80,7 @@ class Supervisor:
         self.settings = settings
         self.data_dir = Path(data_dir)
         self.store = store
+        self.writer = StoreWriter(store)
         self.alerts = alerts or Alerts()
         self.retention = retention
         self._ctx = mp.get_context("spawn")
@@ -95,7 +96,7 @@ class Supervisor:
     def run(self) -> None:
         """Start every worker and supervise until ``stop()``; then shut them down."""
         for slot in self._slots.values():
-            self.store.put_camera(CameraStatus(id=slot.camera.id,
+            self.writer.put_camera(CameraStatus(id=slot.camera.id,
                                                source=redact_text(slot.camera.source or ""),
                                                state="starting"))
             self._start(slot)
@@ -144,24 +145,22 @@ class Supervisor:
         slot.process = None
         slot.queue = None
         slot.next_start = time.monotonic() + backoff
-        self._settle_evidence(slot)
+        self.writer.call(f"settling the evidence of {slot.camera.id}",
+                         self._settle_evidence, slot.camera.id)
         self._put_status(slot, "restarting", error=why)
 
-    def _settle_evidence(self, slot: _Slot) -> None:
+    def _settle_evidence(self, camera_id: str) -> None:
         """Events of a dead worker still marked ``writing``: complete when their folder was
         renamed into place (the report was lost), failed otherwise."""
         from pipelines.store.retention import folder_bytes
 
-        try:
-            for ev in self.store.list_events(camera=slot.camera.id, status="writing"):
-                folder = self.data_dir / (ev.evidence_dir or "")
-                if ev.evidence_dir and (folder / "event.json").is_file():
-                    self.store.complete_event(ev.id, ev.evidence_dir, folder_bytes(folder))
-                else:
-                    self.store.fail_event(ev.id, "the worker died before its evidence was "
-                                          "written")
-        except StoreError as exc:
-            log.error("camera %s: store: %s", slot.camera.id, exc)
+        for ev in self.store.list_events(camera=camera_id, status="writing"):
+            folder = self.data_dir / (ev.evidence_dir or "")
+            if ev.evidence_dir and (folder / "event.json").is_file():
+                self.store.complete_event(ev.id, ev.evidence_dir, folder_bytes(folder))
+            else:
+                self.store.fail_event(ev.id, "the worker died before its evidence was "
+                                      "written")
 
     def _check(self) -> None:
         now = time.monotonic()
@@ -193,6 +192,7 @@ class Supervisor:
         self._pump(0.0, drain=True)
         for slot in self._slots.values():
             self._put_status(slot, "stopped")
+        self.writer.close()
         self.alerts.close()
         log.info("supervisor stopped")
 
@@ -228,26 +228,25 @@ class Supervisor:
         if slot is None:
             return
         slot.last_seen = time.monotonic()
-        try:
-            if isinstance(msg, Health):
-                if slot.process is not None and msg.pid != slot.process.pid:
-                    return  # a late report of a worker already replaced
-                slot.last = msg
-                self._put_status(slot, msg.state)
-            elif isinstance(msg, EventFound):
-                self._event(msg)
-            elif isinstance(msg, EvidenceDone):
-                if msg.ok:
-                    self.store.complete_event(msg.event_id, msg.evidence_dir, msg.bytes)
-                else:
-                    self.store.fail_event(msg.event_id, msg.error or "unknown error")
-        except StoreError as exc:
-            log.error("camera %s: store: %s", slot.camera.id, exc)
+        if isinstance(msg, Health):
+            if slot.process is not None and msg.pid != slot.process.pid:
+                return  # a late report of a worker already replaced
+            slot.last = msg
+            self._put_status(slot, msg.state)
+        elif isinstance(msg, EventFound):
+            self._event(msg)
+        elif isinstance(msg, EvidenceDone):
+            if msg.ok:
+                self.writer.call(f"completing event {msg.event_id}", self.store.complete_event,
+                                 msg.event_id, msg.evidence_dir, msg.bytes)
+            else:
+                self.writer.call(f"failing event {msg.event_id}", self.store.fail_event,
+                                 msg.event_id, msg.error or "unknown error")
 
     def _event(self, msg: EventFound) -> None:
         doc = msg.doc
         self.alerts.event(msg.camera, doc)  # first: the alert must not wait for the store
-        self.store.add_event(EventRecord(
+        self.writer.call(f"adding event {doc['id']}", self.store.add_event, EventRecord(
             id=doc["id"], camera_id=msg.camera, start_utc=_parse_utc(doc["start_utc"]),
             end_utc=_parse_utc(doc["end_utc"]), start_s=doc["start_s"], end_s=doc["end_s"],
             score=doc["score"], trajectory=doc["trajectory"], origin=doc["origin"],
@@ -276,10 +275,7 @@ class Supervisor:
             error=redact_text(error if error is not None else (h.error if h else None) or "")
             or None,
         )
-        try:
-            self.store.put_camera(status)
-        except StoreError as exc:
-            log.error("camera %s: store: %s", slot.camera.id, exc)
+        self.writer.put_camera(status)
         now = time.monotonic()
         if state != slot.last_state or now - slot.last_status_pub > 10.0:
             slot.last_state, slot.last_status_pub = state, now
@@ -292,9 +288,12 @@ class Supervisor:
         if self._last_retention and now - self._last_retention < self.retention.interval_s:
             return
         self._last_retention = now
+        self.writer.call("retention", self._retain, self.retention)
+
+    def _retain(self, policy: RetentionPolicy) -> None:
         try:
-            report = apply_retention(self.store, self.data_dir, self.retention)
-        except (StoreError, OSError) as exc:
+            report = apply_retention(self.store, self.data_dir, policy)
+        except OSError as exc:
             log.error("retention: %s", exc)
             return
         if report.deleted:

@@ -211,32 +211,52 @@ def _pg_bin() -> Path:
     return found[-1].parent
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL server of its own in a temporary folder, as an unprivileged user (the
+class Postgres:
+    """Debian's PostgreSQL server in a temporary folder, run as an unprivileged user (the
     folder lies directly in /tmp: pytest's own temporary folders are private to root)."""
-    bindir = _pg_bin()
-    base = Path(tempfile.mkdtemp(prefix="fallwatch-pg-"))
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    port = free_port()
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        for p in (base, sock):
-            shutil.chown(p, "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
 
-    def pg(*args: str) -> None:
-        r = subprocess.run([*run_as, *args], capture_output=True, text=True, check=False)
+    def __init__(self) -> None:
+        bindir = _pg_bin()
+        self.pg_ctl = str(bindir / "pg_ctl")
+        self.base = Path(tempfile.mkdtemp(prefix="fallwatch-pg-"))
+        self.data, sock = self.base / "data", self.base / "sock"
+        sock.mkdir()
+        self.port = free_port()
+        self.run_as: list[str] = []
+        if os.geteuid() == 0:
+            for p in (self.base, sock):
+                shutil.chown(p, "postgres")
+            self.run_as = ["runuser", "-u", "postgres", "--"]
+        self._run(str(bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U",
+                  "fallwatch", "--no-sync")
+        self.options = f"-p {self.port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self.url = f"postgresql+psycopg://fallwatch@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        r = subprocess.run([*self.run_as, *args], capture_output=True, text=True, check=False)
         assert r.returncode == 0, f"{args[0]} failed: {r.stdout}{r.stderr}"
 
-    pg(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "fallwatch", "--no-sync")
-    pg(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "pg.log"), "-w", "-o",
-       f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
-    yield f"postgresql+psycopg://fallwatch@127.0.0.1:{port}/postgres"
-    subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                    "stop"], check=False, capture_output=True)
-    shutil.rmtree(base, ignore_errors=True)
+    def start(self) -> None:
+        self._run(self.pg_ctl, "-D", str(self.data), "-l", str(self.base / "pg.log"), "-w",
+                  "-o", self.options, "start")
+
+    def stop(self) -> None:
+        self._run(self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    pg = Postgres()
+    pg.start()
+    yield pg
+    subprocess.run([*pg.run_as, pg.pg_ctl, "-D", str(pg.data), "-m", "immediate", "stop"],
+                   check=False, capture_output=True)
+    shutil.rmtree(pg.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres: Postgres) -> str:
+    return postgres.url
 
 
 def new_database(server_url: str) -> str:

@@ -37,7 +37,7 @@ from pipelines.evidence.original import EvidenceError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EventView", "render_views"]
+__all__ = ["EventView", "ViewRenderer", "render_views"]
 
 MAX_W, MAX_H = 1920, 1080
 STROBE_MAX = 16
@@ -353,68 +353,124 @@ def _resize_i420(arr: np.ndarray, w0: int, h0: int, w: int, h: int) -> np.ndarra
     return out
 
 
+class ViewRenderer:
+    """The annotated clip and the snapshot, fed one decoded picture at a time.
+
+    ``add(frame, t_s)`` takes pictures in presentation order (any pixel format; ``t_s`` on
+    the ``Frame.t_s`` clock); ``finish()`` completes ``annotated`` and ``snapshot`` (each
+    written under ``.part`` and renamed) and returns the number of frames; ``abort()``
+    removes what was started. Raises ``EvidenceError`` naming the file.
+    """
+
+    def __init__(self, annotated: Path, snapshot: Path, view: EventView, width: int,
+                 height: int, *, crf: int = 23) -> None:
+        self.annotated, self.snapshot, self.view = annotated, snapshot, view
+        self.part = annotated.with_name(annotated.name + ".part")
+        self.fw, self.fh = width // 2 * 2, height // 2 * 2  # even, for 4:2:0
+        self.w, self.h, self.scale = _fit(self.fw, self.fh)
+        self.strobe = _Strobe(view)
+        self.frames = 0
+        self._first: float | None = None
+        self._last_pts = -1
+        try:
+            self.out = av.open(str(self.part), "w", format="mp4",
+                               options={"movflags": "+faststart"})
+            enc = self.out.add_stream("libx264",
+                                      rate=Fraction(view.fps).limit_denominator(1001))
+            enc.width, enc.height, enc.pix_fmt = self.w, self.h, "yuv420p"
+            enc.codec_context.time_base = Fraction(1, 1000)
+            enc.options = {"preset": "ultrafast", "crf": str(crf), "profile": "high"}
+            self.enc = enc
+        except (av.error.FFmpegError, ValueError, OSError) as exc:
+            self.part.unlink(missing_ok=True)
+            raise EvidenceError(f"{annotated}: cannot start the annotated clip: {exc}") from exc
+
+    def add(self, frame: av.VideoFrame, t_s: float) -> None:
+        try:
+            if self._first is None:
+                self._first = t_s
+            fw, fh, w, h = self.fw, self.fh, self.w, self.h
+            if frame.format.name != "yuv420p" or frame.width != fw or frame.height != fh:
+                frame = frame.reformat(width=fw, height=fh, format="yuv420p")
+            raw = np.ascontiguousarray(frame.to_ndarray(), dtype=np.uint8)
+            self.strobe.take(raw, fw, fh, t_s)
+            pic = raw if self.scale == 1.0 else _resize_i420(raw, fw, fh, w, h)
+            _draw(_I420Canvas(pic, w, h), self.view, t_s, self.scale, whole_path=False)
+            vf = av.VideoFrame.from_ndarray(pic, format="yuv420p")
+            pts = max(round((t_s - self._first) * 1000), self._last_pts + 1)
+            vf.pts, vf.time_base, self._last_pts = pts, Fraction(1, 1000), pts
+            for packet in self.enc.encode(vf):
+                self.out.mux(packet)
+            self.frames += 1
+        except (av.error.FFmpegError, ValueError, OSError) as exc:
+            self.abort()
+            raise EvidenceError(f"{self.annotated}: could not encode the annotated clip: "
+                                f"{exc}") from exc
+
+    def abort(self) -> None:
+        try:
+            self.out.close()
+        except (av.error.FFmpegError, ValueError, OSError):
+            pass
+        self.part.unlink(missing_ok=True)
+
+    def finish(self) -> int:
+        try:
+            for packet in self.enc.encode():
+                self.out.mux(packet)
+            self.out.close()
+        except (av.error.FFmpegError, ValueError, OSError) as exc:
+            self.abort()
+            raise EvidenceError(f"{self.annotated}: could not finish the annotated clip: "
+                                f"{exc}") from exc
+        if self.frames == 0:
+            self.part.unlink(missing_ok=True)
+            raise EvidenceError(f"{self.annotated}: no picture to annotate")
+        self.part.replace(self.annotated)
+        view = self.view
+        t_last = float(view.trajectory[-1, 0])
+        picture = self.strobe.compose(
+            lambda img: _draw(_BGRCanvas(img), view, t_last, 1.0, whole_path=True,
+                              text=False),
+            lambda img: _draw(_BGRCanvas(img), view, t_last, 1.0, whole_path=True,
+                              shapes=False))
+        ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        if not ok:
+            raise EvidenceError(f"{self.snapshot}: the JPEG encoder refused the picture")
+        spart = self.snapshot.with_name(self.snapshot.name + ".part")
+        spart.write_bytes(jpeg.tobytes())
+        spart.replace(self.snapshot)
+        return self.frames
+
+
 def render_views(original: Path, annotated: Path, snapshot: Path, view: EventView,
                  *, crf: int = 23) -> int:
     """Decode ``original`` once; write ``annotated`` (H.264 MP4) and ``snapshot`` (JPEG).
 
-    Both are written under a ``.part`` name and renamed when complete. Returns the number
-    of frames written. Raises ``EvidenceError`` naming the file that could not be made.
+    ``view.first_t_s`` is the ``t_s`` of the file's first picture. Returns the number of
+    frames written. Raises ``EvidenceError`` naming the file that could not be made.
     """
-    part = annotated.with_name(annotated.name + ".part")
-    strobe = _Strobe(view)
-    frames = 0
     try:
-        with av.open(str(original)) as src, \
-                av.open(str(part), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-            stream = src.streams.video[0]
-            stream.thread_type = "AUTO"
-            fw, fh = stream.width // 2 * 2, stream.height // 2 * 2  # even, for 4:2:0
-            w, h, scale = _fit(fw, fh)
-            enc = out.add_stream("libx264", rate=Fraction(view.fps).limit_denominator(1001))
-            enc.width, enc.height, enc.pix_fmt = w, h, "yuv420p"
-            enc.codec_context.time_base = Fraction(1, 1000)
-            enc.options = {"preset": "ultrafast", "crf": str(crf), "profile": "high"}
-            first: float | None = None
-            last_pts = -1
+        src = av.open(str(original))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise EvidenceError(f"{annotated}: cannot read {original.name}: {exc}") from exc
+    with src:
+        stream = src.streams.video[0]
+        stream.thread_type = "AUTO"
+        renderer = ViewRenderer(annotated, snapshot, view, stream.width, stream.height,
+                                crf=crf)
+        first: float | None = None
+        try:
             for frame in src.decode(stream):
-                rel = frame.time if frame.time is not None else frames / view.fps
+                rel = frame.time if frame.time is not None else renderer.frames / view.fps
                 if first is None:
                     first = rel
-                t_s = view.first_t_s + (rel - first)
-                if frame.format.name != "yuv420p" or frame.width % 2 or frame.height % 2:
-                    frame = frame.reformat(width=fw, height=fh, format="yuv420p")
-                raw = np.ascontiguousarray(frame.to_ndarray(), dtype=np.uint8)
-                strobe.take(raw, fw, fh, t_s)
-                pic = raw if scale == 1.0 else _resize_i420(raw, fw, fh, w, h)
-                _draw(_I420Canvas(pic, w, h), view, t_s, scale, whole_path=False)
-                vf = av.VideoFrame.from_ndarray(pic, format="yuv420p")
-                pts = max(round((rel - first) * 1000), last_pts + 1)
-                vf.pts, vf.time_base, last_pts = pts, Fraction(1, 1000), pts
-                for packet in enc.encode(vf):
-                    out.mux(packet)
-                frames += 1
-            for packet in enc.encode():
-                out.mux(packet)
-    except (av.error.FFmpegError, ValueError, OSError) as exc:
-        part.unlink(missing_ok=True)
-        raise EvidenceError(f"{annotated}: could not make the annotated clip from "
-                            f"{original.name}: {exc}") from exc
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    if frames == 0:
-        part.unlink(missing_ok=True)
-        raise EvidenceError(f"{annotated}: {original.name} decoded to no picture")
-    part.replace(annotated)
-
-    t_last = float(view.trajectory[-1, 0])
-    picture = strobe.compose(
-        lambda img: _draw(_BGRCanvas(img), view, t_last, 1.0, whole_path=True, text=False),
-        lambda img: _draw(_BGRCanvas(img), view, t_last, 1.0, whole_path=True, shapes=False))
-    ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    if not ok:
-        raise EvidenceError(f"{snapshot}: the JPEG encoder refused the picture")
-    spart = snapshot.with_name(snapshot.name + ".part")
-    spart.write_bytes(jpeg.tobytes())
-    spart.replace(snapshot)
-    return frames
+                renderer.add(frame, view.first_t_s + (rel - first))
+        except av.error.FFmpegError as exc:
+            renderer.abort()
+            raise EvidenceError(f"{annotated}: could not decode {original.name}: "
+                                f"{exc}") from exc
+        except BaseException:
+            renderer.abort()
+            raise
+    return renderer.finish()

@@ -206,6 +206,16 @@ class ClipCollector:
         else:
             self._open[key] = (end_s, packets)
 
+    def packets_of(self, key: str) -> list[StoredPacket] | None:
+        """The list clip ``key`` collects into: it grows (appends only) until the clip is
+        ready, and is then the list ``ready()``/``flush()`` yield. None for an unknown key."""
+        if key in self._open:
+            return self._open[key][1]
+        for done_key, packets in self._done:
+            if done_key == key:
+                return packets
+        return None
+
     def ready(self) -> Iterator[tuple[str, list[StoredPacket]]]:
         done, self._done = self._done, []
         yield from done

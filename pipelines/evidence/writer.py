@@ -14,20 +14,21 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import av
 import av.error
 import av.stream
 import numpy as np
+from av.video.codeccontext import VideoCodecContext
 
 from detector.calibration import FacadeCalibration
 from detector.events import Event
-from pipelines.evidence.annotate import EventView, render_views
+from pipelines.evidence.annotate import EventView, ViewRenderer, render_views
 from pipelines.evidence.files import (
     MANIFEST,
     PARTIAL_SUFFIX,
@@ -109,9 +110,10 @@ class _Job:
     clip_name: str
     event: Event
     doc: dict[str, Any]
-    packets: list[StoredPacket]
+    packets: list[StoredPacket]  # grows (main thread appends) until ``complete`` is set
     offset_s: float
     ready_at: float
+    complete: threading.Event = field(default_factory=threading.Event)
 
 
 class EvidenceWriter:
@@ -211,18 +213,23 @@ class EvidenceWriter:
         key = f"{name}/{clip.name}"
         with self._lock:
             self._outstanding += 1
-        self._jobs[key] = _Job(name, clip.name, event, body, [], 0.0, 0.0)
+        job = _Job(name, clip.name, event, body, [], self.ring.offset_s or 0.0, 0.0)
+        self._jobs[key] = job
         self._collector.start(key, event.start_s - self.preroll_s,
                               event.end_s + self.postroll_s)
+        # The worker starts now on the packets already held (pre-roll and the fall) and
+        # follows the list as the post-roll arrives: the annotated clip is mostly encoded
+        # by the time the clip is complete.
+        job.packets = self._collector.packets_of(key) or []
+        self._queue.put(job)
         self._dispatch()
         return clip
 
     def _dispatch(self, items: Any = None) -> None:
         for key, packets in items if items is not None else self._collector.ready():
             job = self._jobs.pop(key)
-            job.packets, job.offset_s, job.ready_at = packets, self.ring.offset_s or 0.0, \
-                time.monotonic()
-            self._queue.put(job)
+            job.packets, job.ready_at = packets, time.monotonic()
+            job.complete.set()  # after the final list is in place (the worker reads it then)
 
     def poll(self) -> list[EvidenceResult]:
         """Folders finished (or given up) since the last call; never blocks."""
@@ -274,17 +281,82 @@ class EvidenceWriter:
         return EvidenceResult(job.event.id, None, None, None, job.event.end_s, job.ready_at,
                               time.monotonic(), why)
 
+    def _view(self, job: _Job, first_t_s: float) -> EventView:
+        ev = job.event
+        return EventView(
+            camera_id=self.camera_id, trajectory=ev.trajectory,
+            origin=(ev.origin.t_s, ev.origin.x_px, ev.origin.y_px), floor=ev.origin.floor,
+            utc_of=self.utc_of, first_t_s=first_t_s, fps=self.fps,
+            calibration=self.calibration, event_id=ev.id)
+
+    def _follow(self, job: _Job, partial: Path) -> tuple[int, str | None]:
+        """Decode the job's packets as they come (until the clip is complete) into the
+        annotated clip and the snapshot. Returns (frames, None) or (0, why it failed)."""
+        cc = cast(VideoCodecContext, self.template.codec_context)
+        tb = self.ring.time_base
+        renderer: ViewRenderer | None = None
+        try:
+            dec = cast(VideoCodecContext, av.CodecContext.create(cc.name, "r"))
+            if cc.extradata:
+                dec.extradata = cc.extradata
+            dec.width, dec.height = cc.width, cc.height
+            dec.thread_type = "AUTO"
+            renderer = ViewRenderer(partial / "annotated.mp4", partial / "snapshot.jpg",
+                                    self._view(job, 0.0), cc.width, cc.height)
+            done_n, t_first, count = 0, None, 0
+
+            def show(frames: list[av.VideoFrame]) -> None:
+                nonlocal count
+                for vf in frames:
+                    assert renderer is not None and t_first is not None
+                    t = (float(vf.pts * tb) - job.offset_s if vf.pts is not None
+                         else t_first + count / self.fps)
+                    renderer.add(vf, t)
+                    count += 1
+
+            while True:
+                finished = job.complete.is_set()
+                packets = job.packets
+                upto = len(packets)  # the list may grow meanwhile: take a fixed slice
+                for p in packets[done_n:upto]:
+                    if t_first is None:
+                        t_first = p.t_s - job.offset_s
+                    pkt = av.Packet(p.data)
+                    pkt.pts, pkt.dts, pkt.time_base = p.pts, p.dts, tb
+                    show(dec.decode(pkt))
+                done_n = upto
+                if finished:
+                    break
+                job.complete.wait(0.05)
+            if t_first is not None:
+                show(dec.decode(None))
+            return renderer.finish(), None
+        except (EvidenceError, av.error.FFmpegError, ValueError, TypeError) as exc:
+            if renderer is not None:
+                renderer.abort()
+            for name in ("annotated.mp4", "snapshot.jpg"):
+                (partial / name).unlink(missing_ok=True)
+            job.complete.wait()
+            return 0, str(exc)
+
     def _write(self, job: _Job) -> EvidenceResult:
         final = self.out_dir / job.name
         partial = self.out_dir / f".{job.name}{PARTIAL_SUFFIX}"
         ev = job.event
-        if not job.packets:
-            return self._failed(job, f"{final}: no packets for the clip (expected at least "
-                                     "one keyframe before the event)")
         try:
             if partial.exists():
                 shutil.rmtree(partial)
             partial.mkdir(parents=True)
+            views_error: str | None = None
+            frames = 0
+            if self.annotate:
+                frames, views_error = self._follow(job, partial)
+            else:
+                job.complete.wait()
+            if not job.packets:
+                shutil.rmtree(partial, ignore_errors=True)
+                return self._failed(job, f"{final}: no packets for the clip (expected at "
+                                         "least one keyframe before the event)")
             shown = sorted(p.t_s - job.offset_s for p in job.packets)
             span = (round(shown[0], 3), round(shown[-1], 3))
             original = partial / job.clip_name
@@ -293,22 +365,21 @@ class EvidenceWriter:
             write_original_clip(job.packets, self.template, original, metadata=meta,
                                 fps=self.fps)
             roles = {job.clip_name: "original"}
-            views_error = None
-            if self.annotate:
-                view = EventView(
-                    camera_id=self.camera_id, trajectory=ev.trajectory,
-                    origin=(ev.origin.t_s, ev.origin.x_px, ev.origin.y_px),
-                    floor=ev.origin.floor, utc_of=self.utc_of, first_t_s=shown[0],
-                    fps=self.fps, calibration=self.calibration, event_id=ev.id)
+            if self.annotate and views_error is not None:
+                # Decoding the packets in memory failed: decode the written clip instead.
+                log.warning("event %s: annotating from the packets failed (%s); decoding "
+                            "%s instead", ev.id, views_error, original.name)
                 try:
-                    render_views(original, partial / "annotated.mp4",
-                                 partial / "snapshot.jpg", view)
-                    roles.update({"annotated.mp4": "annotated", "snapshot.jpg": "snapshot"})
+                    frames = render_views(original, partial / "annotated.mp4",
+                                          partial / "snapshot.jpg", self._view(job, shown[0]))
+                    views_error = None
                 except EvidenceError as exc:  # the original clip is what matters most
                     views_error = str(exc)
                     log.error("event %s: %s", ev.id, exc)
                     for name in ("annotated.mp4", "snapshot.jpg"):
                         (partial / name).unlink(missing_ok=True)
+            if self.annotate and views_error is None and frames:
+                roles.update({"annotated.mp4": "annotated", "snapshot.jpg": "snapshot"})
             doc = dict(job.doc)
             doc["clip_span_s"] = list(span)
             write_bytes_atomic(partial / "event.json", (dumps(doc) + "\n").encode())

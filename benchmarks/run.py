@@ -44,7 +44,8 @@ def run_all(out: Path, quick: bool, parts: tuple[str, ...] = PARTS,
     the cores, so their ratios hold but a core is less of a core.
     """
     out.mkdir(parents=True, exist_ok=True)
-    cmd = "python -m benchmarks.run" + (" --quick" if quick else "") + " --out DIR"
+    cmd = ("python -m benchmarks.run" + (" --quick" if quick else "")
+           + (f" --jobs {jobs}" if jobs > 1 else "") + " --out DIR")
     results: dict[str, Any] = {"meta": {"quick": quick, "command": cmd, "machine": machine(),
                                         "jobs": jobs, "seconds": {}},
                                "parts": {}}

@@ -33,6 +33,7 @@ import math
 import os
 import random
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -473,4 +474,9 @@ def worker_main(config: WorkerConfig, out: Any, stop: Any) -> None:
     stopper = _Stop(stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda _n, _f: stopper.own.set())
-    CameraWorker(config, out.put, stopper).run()
+    try:
+        CameraWorker(config, out.put, stopper).run()
+    except Exception:  # logged through the redacting handler, not printed raw to stderr
+        log.exception("camera %s: worker failed", config.camera.id)
+        logging.shutdown()
+        sys.exit(1)

@@ -52,8 +52,12 @@ Times: ``Event``/``Frame`` seconds (``t_s``, from the first decoded frame) are s
 UTC is ``utc_of(t_s)`` (default ``start_utc + t_s``). The ring (``PacketRing``) holds
 encoded packets only: its memory is about bitrate x (``keep_s`` + one GOP), 6.3 MB for
 10 s of a 1080p 4 Mbit/s stream with 2 s GOPs (``benchmarks/evidence_latency.py``).
-The folders are written by one worker thread per writer (decode + re-encode of the span
-for the annotated clip and the snapshot), so the detection thread only copies packet bytes.
+The folders are written by one worker thread per writer, so the detection thread only
+copies packet bytes. The worker starts on an event as soon as ``add_event`` is called:
+it decodes and annotates the packets already held (pre-roll and fall) and follows the clip
+as the post-roll arrives, then remuxes the original, writes the snapshot, ``event.json``
+and the signed manifest, and renames the folder. Events are written one after another; one
+reported while another's post-roll is still arriving waits for it.
 """
 
 from __future__ import annotations

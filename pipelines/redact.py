@@ -47,8 +47,9 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 def url_secrets(url: str | None) -> list[str]:
-    """The user name and password inside ``url`` (raw and percent-decoded), for
-    ``redact_text(..., secrets=...)``."""
+    """The password inside ``url`` (raw and percent-decoded), for ``redact_text(...,
+    secrets=...)``. The user name is masked inside URLs only: as a bare word it is often
+    an ordinary one (``admin``, a site name) that would blank unrelated text."""
     if not url:
         return []
     try:
@@ -56,7 +57,7 @@ def url_secrets(url: str | None) -> list[str]:
     except ValueError:
         return []
     found: list[str] = []
-    for value in (parts.password, parts.username):
+    for value in (parts.password,):
         if value:
             found += [value, unquote(value)]
     return sorted(set(found), key=len, reverse=True)

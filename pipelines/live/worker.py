@@ -88,7 +88,7 @@ class WorkerConfig:
 class Health:
     """A heartbeat with the camera's state and counters (since this worker started).
 
-    ``state``: connecting, streaming, reconnecting, stopped. ``lag_s``: how far the
+    ``state``: connecting, streaming, disconnected, reconnecting, stopped. ``lag_s``: how far the
     analysis is behind the stream now; ``max_lag_s``: the most since the last report.
     ``received`` frames decoded or skipped; ``frames`` analysed; ``dropped`` not analysed.
     """
@@ -184,6 +184,7 @@ class CameraWorker:
         self.error: str | None = None
         self._last_beat = 0.0
         self._session = 0
+        self._retiring: list[threading.Thread] = []
 
     # -- reporting -------------------------------------------------------------------------
     def beat(self, force: bool = False) -> None:
@@ -232,6 +233,7 @@ class CameraWorker:
                 self._set_state("reconnecting", why)
                 self._sleep(delay)
         finally:
+            self._wait_retiring()
             self._set_state("stopped")
 
     def _sleep(self, seconds: float) -> None:
@@ -256,16 +258,44 @@ class CameraWorker:
 
     def _stream(self) -> None:
         container = self._open()
+        writer: list[EvidenceWriter] = []
         try:
             streams = container.streams.video
             if not streams:
                 raise StreamEnded(f"{self.shown_source}: no video stream")
-            self._read(container, streams[0])
+            self._read(container, streams[0], writer)
         finally:
-            container.close()
+            if self.state == "streaming":
+                self._set_state("disconnected")
+            if writer:
+                self._retire(writer[0], container)
+            else:
+                container.close()
+
+    def _retire(self, writer: EvidenceWriter, container: av.container.InputContainer) -> None:
+        """Finish the connection's evidence on a thread, then close its container (the
+        muxer's template), so that reconnecting never waits for evidence to be written."""
+
+        def finish() -> None:
+            try:
+                writer.close()
+            finally:
+                container.close()
+
+        thread = threading.Thread(target=finish, name=f"retire-{self.cam.id}", daemon=True)
+        thread.start()
+        self._retiring = [t for t in self._retiring if t.is_alive()] + [thread]
+
+    def _wait_retiring(self, timeout_s: float = 120.0) -> None:
+        """Wait (reporting meanwhile) for the evidence of earlier connections."""
+        end = time.monotonic() + timeout_s
+        for thread in self._retiring:
+            while thread.is_alive() and time.monotonic() < end:
+                thread.join(0.5)
+                self.beat()
 
     def _read(self, container: av.container.InputContainer,
-              stream: av.video.stream.VideoStream) -> None:
+              stream: av.video.stream.VideoStream, out_writer: list[EvidenceWriter]) -> None:
         s = self.s
         stream.thread_type = "AUTO"
         if s.fast_decode:  # as ``fallwatch analyze`` decodes: about a fifth less CPU
@@ -320,6 +350,7 @@ class CameraWorker:
             calibration=self.cam.calibration(), preroll_s=s.preroll_s,
             postroll_s=s.postroll_s, keep_s=s.preroll_s + 15.0, source_name=self.shown_source,
             annotate=s.annotate_evidence, on_complete=done)
+        out_writer.append(writer)
         detector: Detector | None = None
         skip_to_key = False
         last_frame_mono = last_packet_mono = time.monotonic()
@@ -343,7 +374,11 @@ class CameraWorker:
                     clock["base"] = min(clock["base"], now - pt)
                     self.lag_s = max(0.0, now - pt - clock["base"])
                     self.max_lag_s = max(self.max_lag_s, self.lag_s)
-                writer.on_packet(packet)
+                if packet.pts is not None or packet.dts is not None:
+                    # a packet without any timestamp (the first one of an RTSP session can
+                    # be) cannot be placed in the evidence clip; the ring starts at the next
+                    # keyframe that has one
+                    writer.on_packet(packet)
                 lag = self.lag_s or 0.0
                 if skip_to_key and packet.is_keyframe:
                     skip_to_key = False
@@ -395,12 +430,6 @@ class CameraWorker:
             if detector is not None:
                 for ev in detector.finish():
                     self._found(ev, epoch_utc(), arrival_epoch(), writer, ids)
-            # before the container (the muxer's template) closes; keep reporting meanwhile
-            deadline = time.monotonic() + 120.0
-            writer.close(timeout=0.5)
-            while writer.pending and time.monotonic() < deadline:
-                self.beat()
-                writer.close(timeout=0.5)
 
     def _found(self, ev: Event, epoch: datetime, arrival: datetime, writer: EvidenceWriter,
                ids: dict[str, str]) -> None:

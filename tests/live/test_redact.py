@@ -23,8 +23,8 @@ def test_ffmpeg_error_text_is_masked() -> None:
 
 def test_known_secrets_are_masked_anywhere() -> None:
     secrets = url_secrets("rtsp://admin:p%40ss@127.0.0.1/cam")
-    assert set(secrets) == {"p%40ss", "p@ss", "admin"}
-    assert redact_text("login p@ss failed for admin", secrets) == "login *** failed for ***"
+    assert set(secrets) == {"p%40ss", "p@ss"}
+    assert redact_text("login p@ss failed for admin", secrets) == "login *** failed for admin"
 
 
 def test_log_records_are_redacted_with_arguments_and_tracebacks(

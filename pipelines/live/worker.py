@@ -158,6 +158,48 @@ def _luma(vf: av.VideoFrame) -> np.ndarray:
                       strides=(plane.line_size, 1))
 
 
+class _EvidencePackets:
+    """Packets as the evidence clip needs them: one per picture, each with a timestamp.
+
+    RTSP can deliver the first picture of a session without any timestamp (it gets the time
+    one frame before the next packet, or is dropped when the next is a keyframe, or when
+    that time would be negative), and can split one picture into several packets with the
+    same decode time (seen with GStreamer's server at every keyframe of the 1080p sample):
+    MP4 refuses both, so split pictures are joined again (Annex B data concatenates).
+    ``push`` returns the packets that are ready, one behind the demuxer.
+    """
+
+    def __init__(self, time_base: Fraction, fps: float) -> None:
+        self.frame_ts = max(1, round(1 / (fps * time_base)))
+        self._held: av.Packet | None = None  # timestamp-less, waiting for the next packet
+        self._last: av.Packet | None = None  # the latest picture, maybe not complete yet
+
+    def push(self, packet: av.Packet) -> list[av.Packet]:
+        if packet.pts is None and packet.dts is None:
+            self._held = packet
+            return []
+        out: list[av.Packet] = []
+        if self._held is not None:
+            held, self._held = self._held, None
+            ts = (packet.dts if packet.dts is not None else packet.pts) or 0
+            if not packet.is_keyframe and ts - self.frame_ts >= 0:
+                held.pts = held.dts = ts - self.frame_ts
+                out.append(held)
+        last = self._last
+        if last is not None and last.dts == packet.dts and last.pts == packet.pts:
+            joined = av.Packet(bytes(last) + bytes(packet))
+            joined.pts, joined.dts = last.pts, last.dts
+            joined.duration = last.duration or packet.duration
+            joined.is_keyframe = bool(last.is_keyframe or packet.is_keyframe)
+            joined.time_base = last.time_base
+            self._last = joined
+            return out
+        if last is not None:
+            out.append(last)
+        self._last = packet
+        return out
+
+
 class CameraWorker:
     """Reads one camera until ``stop`` is set (see the module docstring)."""
 
@@ -352,6 +394,7 @@ class CameraWorker:
             annotate=s.annotate_evidence, on_complete=done)
         out_writer.append(writer)
         detector: Detector | None = None
+        units = _EvidencePackets(tb, fps)
         skip_to_key = False
         last_frame_mono = last_packet_mono = time.monotonic()
         self.fps = fps
@@ -374,11 +417,8 @@ class CameraWorker:
                     clock["base"] = min(clock["base"], now - pt)
                     self.lag_s = max(0.0, now - pt - clock["base"])
                     self.max_lag_s = max(self.max_lag_s, self.lag_s)
-                if packet.pts is not None or packet.dts is not None:
-                    # a packet without any timestamp (the first one of an RTSP session can
-                    # be) cannot be placed in the evidence clip; the ring starts at the next
-                    # keyframe that has one
-                    writer.on_packet(packet)
+                for unit in units.push(packet):
+                    writer.on_packet(unit)
                 lag = self.lag_s or 0.0
                 if skip_to_key and packet.is_keyframe:
                     skip_to_key = False
@@ -462,7 +502,7 @@ class CameraWorker:
         log.info("camera %s: event %s (floor %s, score %.2f)", self.cam.id, name,
                  doc["floor"], ev.score)
         self.emit(EventFound(self.cam.id, doc))
-        writer.add_event(ev, doc)
+        writer.add_event(ev, {k: v for k, v in doc.items() if k != "status"})
 
 
 class _QueueLogHandler(logging.handlers.QueueHandler):

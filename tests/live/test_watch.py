@@ -117,6 +117,7 @@ def test_events_reach_store_broker_and_webhook_and_a_camera_survives_its_server_
     final = EventStore.open(w.data)
     assert {c.state for c in final.list_cameras()} == {"stopped"}
     assert final.list_events(status="writing") == []  # stopping finished every folder
+    assert final.list_events(status="failed") == []  # and every event has its evidence
     final.close()
     wait_for(lambda: any(m["state"] == "stopped" for m in sub.on("fallwatch/tower-b/status")),
              10, "the retained stopped status")

@@ -94,6 +94,8 @@ class PacketRing:
         self._packets: deque[StoredPacket] = deque()
         self._count = 0
         self._bytes = 0
+        self._last_dts: int | None = None  # of the last packet with a timestamp
+        self._last_duration = 0
         self.offset_s: float | None = None  # stream seconds - Frame.t_s
 
     def __len__(self) -> int:
@@ -110,11 +112,19 @@ class PacketRing:
         pts, dts = packet.pts, packet.dts
         index = self._count
         self._count += 1
+        if pts is None and dts is None and self._last_dts is not None:
+            # A stream with timestamps sent one packet without (RTSP can, for its first
+            # picture): give it the next decode time, so that the muxer takes it. Only the
+            # timestamps are made up; the bytes stay the camera's.
+            step = self._last_duration or max(1, round(1 / (self.fps * tb)))
+            pts = dts = self._last_dts + step
         if pts is None and dts is None:
             t = d = index / self.fps
         else:
             t = float((pts if pts is not None else dts) * tb)  # type: ignore[operator]
             d = float((dts if dts is not None else pts) * tb)  # type: ignore[operator]
+            self._last_dts = dts if dts is not None else pts
+            self._last_duration = int(packet.duration or 0)
         return StoredPacket(
             bytes(packet), pts, dts, int(packet.duration or 0), bool(packet.is_keyframe), t, d
         )
@@ -255,6 +265,27 @@ def _muxer_codecs(fmt: str) -> frozenset[str]:
 _FORMATS = {".mp4": "mp4", ".mkv": "matroska", ".mov": "mov", ".avi": "avi", ".ts": "mpegts"}
 
 
+def _fill_timestamps(packets: list[StoredPacket], step: int
+                     ) -> list[tuple[int | None, int | None]]:
+    """``(pts, dts)`` per packet; where a stream with timestamps has packets without any
+    (RTSP's first picture can come so), they get decode times ``step`` apart from their
+    nearest stamped neighbour (so the muxer takes them). All None for a raw stream."""
+    stamps = [(p.pts, p.dts) for p in packets]
+    stamped = [i for i, (pts, dts) in enumerate(stamps) if pts is not None or dts is not None]
+    if not stamped or len(stamped) == len(stamps):
+        return stamps
+    for i, (pts, dts) in enumerate(stamps):
+        if pts is not None or dts is not None:
+            continue
+        before = [j for j in stamped if j < i]
+        j = before[-1] if before else stamped[0]
+        ref = stamps[j][1] if stamps[j][1] is not None else stamps[j][0]
+        assert ref is not None
+        t = ref + (i - j) * step
+        stamps[i] = (t, t)
+    return stamps
+
+
 def write_original_clip(
     packets: list[StoredPacket],
     template: av.stream.Stream,
@@ -284,9 +315,11 @@ def write_original_clip(
                 out.metadata.update(metadata)
             stream = out.add_stream_from_template(template)
             last_dts: int | None = None
+            step = max(1, round(1 / (fps * time_base)))
+            stamps = _fill_timestamps(packets, step)
             for i, p in enumerate(packets):
                 pkt = av.Packet(p.data)
-                pts, dts = p.pts, p.dts
+                pts, dts = stamps[i]
                 if pts is None and dts is None:  # raw stream: number the pictures
                     pts = dts = i
                     pkt.time_base = 1 / Fraction(fps).limit_denominator(1001)

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -491,3 +492,35 @@ def test_verify_names_a_deleted_file_and_refuses_a_folder_without_manifest(
     assert proc.returncode == 2 and "no manifest.json" in proc.stderr
     proc = _run_fallwatch(["verify", str(tmp_path / "nowhere")], home)
     assert proc.returncode == 2 and "no such folder" in proc.stderr
+
+
+def test_packets_without_timestamps_in_a_stamped_stream_still_make_a_whole_clip(
+    videos: Videos, tmp_path: Path
+) -> None:
+    # RTSP can deliver its first picture without a timestamp; one more goes missing midway.
+    # (A camera stream without B-frames: there the missing times can be told.)
+    from pipelines.evidence import PacketRing, write_original_clip
+
+    path = videos("no_bframes.mp4", codec_options={"bf": "0"})
+    ring = PacketRing(60.0, Fraction(1, 12800), 25.0)
+    with av.open(str(path)) as src:
+        stream = src.streams.video[0]
+        ring.time_base = stream.time_base or ring.time_base
+        stored = []
+        for i, packet in enumerate(p for p in src.demux(stream) if p.size):
+            copy = av.Packet(bytes(packet))
+            copy.is_keyframe = packet.is_keyframe
+            copy.duration = packet.duration
+            if i not in (0, 30):  # an RTSP clock starts anywhere: here 1000 s in
+                assert packet.pts is not None and packet.dts is not None
+                offset = round(1000 / ring.time_base)
+                copy.pts, copy.dts = packet.pts + offset, packet.dts + offset
+            stored.append(ring.make(copy))
+        clip = write_original_clip(stored, stream, tmp_path / "original.mp4")
+
+    assert [p[0] for p in video_packets(clip)] == [p[0] for p in video_packets(path)]
+    with av.open(str(clip)) as out:
+        times = [float(f.time or 0.0) for f in out.decode(video=0)]
+    assert len(times) == len(stored)
+    # Every picture 1/25 s after the one before: no gap where the timestamps were missing.
+    assert np.diff(times) == pytest.approx(np.full(len(times) - 1, 0.04), abs=1e-3)

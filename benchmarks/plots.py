@@ -84,7 +84,9 @@ def plot_baselines(b: dict[str, Any], path: Path) -> Path:
 
 
 def plot_scaling(s: dict[str, Any], path: Path) -> Path:
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    cams = s.get("cameras") or {}
+    with_cams = bool(cams.get("measured"))
+    fig, axes = plt.subplots(1, 4 if with_cams else 3, figsize=(17 if with_cams else 13, 4))
     res = list(s["resolution"].values())
     mp = [p["megapixels"] for p in res]
     axes[0].plot(mp, [p["detector_ms_per_frame"] for p in res], "o-", label="detector")
@@ -106,8 +108,20 @@ def plot_scaling(s: dict[str, Any], path: Path) -> Path:
         ax2.set_ylabel("blobs per frame", color="tab:green")
         ax.set_xlabel(label)
         ax.set_title(f"{title} ({s['base_scene']['resolution']})")
-    for ax in axes:
+    for ax in axes[:3]:
         ax.set_ylabel("CPU ms per frame")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8, loc="upper left")
+    if with_cams:
+        ax = axes[3]
+        runs = cams["runs"]
+        n = [r["cameras"] for r in runs]
+        ax.plot(n, [r["cores"] for r in runs], "o-", label="cores used (workers)")
+        ax.plot(n, [r["fps_per_camera"] / cams["fps"] for r in runs], "s--",
+                label="frames received / sent")
+        ax.set_xlabel("cameras")
+        ax.set_xticks(n)
+        ax.set_title("Cameras under fallwatch watch")
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()

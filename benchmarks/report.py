@@ -102,7 +102,18 @@ def scaling_md(s: dict[str, Any]) -> list[str]:
     for p in s["flock"]:
         lines.append(row(f"{base['resolution']}, flock of {p['birds']} birds", p))
     cams = s["cameras"]
-    lines += ["", f"Cameras: {cams.get('reason', 'measured')}."]
+    if not cams.get("measured"):
+        lines += ["", f"Cameras: {cams.get('reason', 'not measured')}."]
+        return lines
+    lines += ["", f"`fallwatch watch` with N RTSP cameras on loopback, each showing "
+              f"{cams['scene']} looped (worker processes only):", "",
+              "| cameras | cores used | cores per camera | CPU ms per frame | fps per camera "
+              "| dropped per camera per s | RSS per worker |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in cams["runs"]:
+        lines.append(f"| {r['cameras']} | {r['cores']:.2f} | {r['cores_per_camera']:.2f} "
+                     f"| {r['cpu_ms_per_frame']:.1f} | {r['fps_per_camera']:.1f} "
+                     f"| {r['dropped_per_camera_per_s']:.1f} | {r['rss_mib_per_worker']:.0f} MiB |")
     return lines
 
 

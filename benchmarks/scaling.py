@@ -8,8 +8,8 @@
   with more and more rain drops; ``flock``: the same scene with a flock of N birds
   (``pipelines.synth.scene.add_flock``). For each: decode and detector CPU ms per frame,
   blobs handed to the tracker per frame, background-guard trips and events.
-- ``cameras``: ``fallwatch watch`` on this machine with 1..N cameras, once
-  ``pipelines/live`` exists; until then the section says it was not measured.
+- ``cameras``: ``fallwatch watch`` on this machine with 1..N RTSP cameras on loopback
+  (``benchmarks.cameras``): cores used, CPU per frame, frames received and dropped.
 
 The detector runs on frames decoded beforehand; decoding is timed apart.
 """
@@ -57,15 +57,20 @@ def point(video: Path) -> dict[str, Any]:
     }
 
 
-def cameras_status() -> dict[str, Any]:
-    """Whether the live watcher exists to be measured with several cameras."""
+def cameras(quick: bool) -> dict[str, Any]:
+    """``fallwatch watch`` with 1..N cameras, or why it was not measured."""
     if importlib.util.find_spec("pipelines.live") is None:
         return {"measured": False,
                 "reason": "not yet measured: fallwatch watch (pipelines/live) has not landed"}
-    return {"measured": False,
-            "reason": "not yet measured here: fallwatch watch (pipelines/live) has landed, but "
-                      "this part does not drive 1..N cameras yet; benchmarks/live_camera.py "
-                      "measures CPU and memory per 1080p camera worker with two RTSP cameras"}
+    from benchmarks.cameras import measure_cameras
+
+    counts, seconds = ([1, 2], 8.0) if quick else ([1, 2, 3, 4], 20.0)
+    return measure_cameras(counts, seconds, camera_scene())
+
+
+def camera_scene() -> SceneRequest:
+    """What every camera shows: a 720p scene with distractors only (6 s, looped)."""
+    return SceneRequest(SEED, 1, "720p", 6.0, distractor_only=True)
 
 
 def plan(quick: bool) -> tuple[str, float, list[int], list[int]]:
@@ -88,7 +93,8 @@ def flock_request(quick: bool, birds: int) -> SceneRequest:
 def scene_requests(quick: bool) -> list[SceneRequest]:
     """The rain and flock scenes (the resolution scenes are the throughput part's)."""
     _, _, drops, flocks = plan(quick)
-    return [rain_request(quick, n) for n in drops] + [flock_request(quick, n) for n in flocks]
+    return ([rain_request(quick, n) for n in drops] + [flock_request(quick, n) for n in flocks]
+            + [camera_scene()])
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -112,7 +118,7 @@ def run(quick: bool) -> dict[str, Any]:
         out["flock"].append(p)
         log.info("flock of %d: detector %.1f ms/frame, %.1f blobs/frame", n,
                  p["detector_ms_per_frame"], p["blobs_per_frame"])
-    out["cameras"] = cameras_status()
+    out["cameras"] = cameras(quick)
     return out
 
 

@@ -41,7 +41,8 @@ class LiveSettings(BaseModel):
     from ``seed``. ``max_lag_s``: the most the analysis may fall behind the stream; beyond
     half of it frames are decoded but not analysed, beyond it the packets up to the next
     keyframe are skipped (both counted as dropped). Workers report health every
-    ``heartbeat_s``; one silent for ``heartbeat_timeout_s`` is killed and restarted.
+    ``heartbeat_s``; one silent for ``heartbeat_timeout_s`` is killed and restarted. On
+    shutdown workers get ``shutdown_timeout_s`` to finish their evidence, then are killed.
     ``preroll_s``/``postroll_s``: evidence clip span around the event; ``annotate_evidence``:
     also write the annotated clip and snapshot (a re-encode). ``fast_decode``: decode for
     analysis with ``skip_loop_filter=all`` as ``fallwatch analyze`` does (the evidence keeps
@@ -60,6 +61,7 @@ class LiveSettings(BaseModel):
     heartbeat_s: float = Field(default=1.0, gt=0)
     heartbeat_timeout_s: float = Field(default=30.0, gt=0)
     restart_backoff_s: float = Field(default=1.0, ge=0)
+    shutdown_timeout_s: float = Field(default=30.0, gt=0)
     preroll_s: float = Field(default=5.0, ge=0)
     postroll_s: float = Field(default=3.0, ge=0)
     slow_frame_s: float = Field(default=0.0, ge=0)

@@ -99,6 +99,9 @@ class Supervisor:
             self.writer.put_camera(CameraStatus(id=slot.camera.id,
                                                source=redact_text(slot.camera.source or ""),
                                                state="starting"))
+            # no worker runs yet: an event still "writing" was left by an earlier run
+            self.writer.call(f"settling the evidence of {slot.camera.id}",
+                             self._settle_evidence, slot.camera.id)
             self._start(slot)
         try:
             while not self._stop.is_set():
@@ -178,18 +181,23 @@ class Supervisor:
         for slot in self._slots.values():
             if slot.stop is not None:
                 slot.stop.set()
-        deadline = time.monotonic() + 10.0
+        deadline = time.monotonic() + self.settings.shutdown_timeout_s
+        killed = []
         for slot in self._slots.values():
             proc = slot.process
             while proc is not None and proc.is_alive() and time.monotonic() < deadline:
                 self._pump(0.1)
             if proc is not None and proc.is_alive():
-                log.warning("camera %s: worker %s did not stop; killing it", slot.camera.id,
-                            proc.pid)
+                log.warning("camera %s: worker %s did not stop within %g s; killing it",
+                            slot.camera.id, proc.pid, self.settings.shutdown_timeout_s)
                 proc.kill()
+                killed.append(slot.camera.id)
             if proc is not None:
                 proc.join(5.0)
         self._pump(0.0, drain=True)
+        for camera_id in killed:  # their unfinished evidence will never come
+            self.writer.call(f"settling the evidence of {camera_id}", self._settle_evidence,
+                             camera_id)
         for slot in self._slots.values():
             self._put_status(slot, "stopped")
         self.writer.close()

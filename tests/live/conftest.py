@@ -327,7 +327,8 @@ def live_settings(**overrides: Any) -> dict[str, Any]:
     """Short timeouts for tests."""
     base = {"stall_timeout_s": 3.0, "open_timeout_s": 5.0, "backoff_initial_s": 0.5,
             "backoff_max_s": 2.0, "max_lag_s": 3.0, "heartbeat_s": 0.5,
-            "heartbeat_timeout_s": 20.0, "restart_backoff_s": 0.5, "postroll_s": 1.0,
+            "heartbeat_timeout_s": 20.0, "restart_backoff_s": 0.5, "shutdown_timeout_s": 20.0,
+            "postroll_s": 1.0,
             "preroll_s": 2.0}
     base.update(overrides)
     return base

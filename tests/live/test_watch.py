@@ -18,11 +18,13 @@ from tests.live.conftest import (
     Scene,
     Watch,
     Webhook,
+    free_port,
     live_settings,
     new_database,
     wait_for,
 )
 from tests.live.test_alerts import Subscriber
+from tests.live.test_store import make_event
 
 USER, PASSWORD = "watchuser9", "Zq7-planted-Pw"
 
@@ -260,3 +262,29 @@ def test_a_planted_password_appears_nowhere(
     for name, data in haystacks.items():
         for secret in (PASSWORD, USER):
             assert secret.encode() not in data, f"{secret!r} found in {name}"
+
+
+def test_events_left_writing_by_a_killed_run_are_settled_when_watch_starts(
+        tmp_path: Path, watch: Callable[..., Watch]) -> None:
+    data = tmp_path / "data"
+    store = EventStore.open(data)
+    whole, lost = make_event(1, "tower-k"), make_event(2, "tower-k")
+    for ev in (whole, lost):
+        store.add_event(ev)
+    folder = data / (whole.evidence_dir or "")
+    folder.mkdir(parents=True)
+    (folder / "original.mp4").write_bytes(bytes(5000))
+    (folder / "event.json").write_text("{}")
+    store.close()
+    port = free_port()  # nothing listens: the camera only fails to connect
+    w = watch({"cameras": [{"id": "tower-k", "source": f"rtsp://127.0.0.1:{port}/cam"}],
+               "live": live_settings()})
+    db = Reader(w)
+    try:
+        wait_for(lambda: not db.events("tower-k", status="writing"), 30, "the settling")
+        assert db.store.get_event(whole.id).status == "complete"  # type: ignore[union-attr]
+        assert db.store.get_event(whole.id).evidence_bytes == 5002  # type: ignore[union-attr]
+        assert db.store.get_event(lost.id).status == "failed"  # type: ignore[union-attr]
+    finally:
+        db.store.close()
+        assert w.stop() == 0

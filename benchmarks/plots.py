@@ -118,7 +118,7 @@ def plot_scaling(s: dict[str, Any], path: Path) -> Path:
         n = [r["cameras"] for r in runs]
         ax.plot(n, [r["cores"] for r in runs], "o-", label="cores used (workers)")
         ax.plot(n, [r["fps_per_camera"] / cams["fps"] for r in runs], "s--",
-                label="frames received / sent")
+                label="frames analysed / sent")
         ax.set_xlabel("cameras")
         ax.set_xticks(n)
         ax.set_title("Cameras under fallwatch watch")

@@ -166,6 +166,27 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def _filtered(q: Any, *, camera: str | None, status: str | None, since: datetime | None,
+              until: datetime | None, legal_hold: bool | None, floor: int | None,
+              min_score: float | None) -> Any:
+    """``q`` with the event filters of ``list_events``/``count_events`` applied."""
+    if camera is not None:
+        q = q.where(EventRow.camera_id == camera)
+    if status is not None:
+        q = q.where(EventRow.status == status)
+    if since is not None:
+        q = q.where(EventRow.start_utc >= since)
+    if until is not None:
+        q = q.where(EventRow.start_utc < until)
+    if legal_hold is not None:
+        q = q.where(EventRow.legal_hold == legal_hold)
+    if floor is not None:
+        q = q.where(EventRow.floor == floor)
+    if min_score is not None:
+        q = q.where(EventRow.score >= min_score)
+    return q
+
+
 class EventStore:
     """Events and camera status in one SQL database (see the module docstring)."""
 
@@ -305,19 +326,13 @@ class EventStore:
         limit: int | None = None,
         offset: int = 0,
         newest_first: bool = True,
+        floor: int | None = None,
+        min_score: float | None = None,
     ) -> list[EventRecord]:
-        """Events filtered by camera, status, start time range ``[since, until)`` and hold."""
-        q = select(EventRow)
-        if camera is not None:
-            q = q.where(EventRow.camera_id == camera)
-        if status is not None:
-            q = q.where(EventRow.status == status)
-        if since is not None:
-            q = q.where(EventRow.start_utc >= since)
-        if until is not None:
-            q = q.where(EventRow.start_utc < until)
-        if legal_hold is not None:
-            q = q.where(EventRow.legal_hold == legal_hold)
+        """Events filtered by camera, status, start time range ``[since, until)``, hold,
+        origin floor and minimum score."""
+        q = _filtered(select(EventRow), camera=camera, status=status, since=since,
+                      until=until, legal_hold=legal_hold, floor=floor, min_score=min_score)
         order = EventRow.start_utc.desc() if newest_first else EventRow.start_utc.asc()
         q = q.order_by(order, EventRow.id).offset(offset)
         if limit is not None:
@@ -325,12 +340,21 @@ class EventStore:
         with self.session() as s:
             return [EventRecord._from_row(r) for r in s.scalars(q).all()]
 
-    def count_events(self, *, camera: str | None = None, status: str | None = None) -> int:
-        q = select(func.count()).select_from(EventRow)
-        if camera is not None:
-            q = q.where(EventRow.camera_id == camera)
-        if status is not None:
-            q = q.where(EventRow.status == status)
+    def count_events(
+        self,
+        *,
+        camera: str | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        legal_hold: bool | None = None,
+        floor: int | None = None,
+        min_score: float | None = None,
+    ) -> int:
+        """How many events ``list_events`` with the same filters would return (no limit)."""
+        q = _filtered(select(func.count()).select_from(EventRow), camera=camera,
+                      status=status, since=since, until=until, legal_hold=legal_hold,
+                      floor=floor, min_score=min_score)
         with self.session() as s:
             return int(s.scalar(q) or 0)
 

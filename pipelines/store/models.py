@@ -78,3 +78,36 @@ class EventRow(Base):
     completed_utc: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_events_start_utc", "start_utc"),)
+
+
+class TokenRow(Base):
+    """An API token of the web service: only the sha256 of the secret is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_utc: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_utc: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_utc: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditRow(Base):
+    """One evidence download, export, hold change or token change by the web service."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time_utc: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    token_name: Mapped[str | None] = mapped_column(String(128))
+    role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    item: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    bytes: Mapped[int | None] = mapped_column(BigInteger)
+    client: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -19,6 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "check an evidence folder: every file's sha256 and the Ed25519 signature"),
     "keys": ("pipelines.evidence.keys", "the evidence signing key: `keys export` prints the "
              "public key"),
+    "serve": ("pipelines.service.serve", "the API and the web page for police and security "
+              "staff (FastAPI)"),
+    "token": ("pipelines.service.token_cmd", "API tokens of `serve`: create (prints it), list, "
+              "revoke"),
 }
 
 

@@ -37,6 +37,7 @@ import av.container
 import av.stream
 from tqdm import tqdm
 
+from detector.classifier import TrackClassifier, load_classifier
 from detector.errors import FallwatchError
 from detector.events import Event
 from detector.pipeline import Detector
@@ -145,6 +146,7 @@ def analyze_file(
     preroll_s: float = PREROLL_S,
     postroll_s: float = POSTROLL_S,
     on_frame: Callable[[int], None] | None = None,
+    classifier: TrackClassifier | None = None,
 ) -> AnalysisResult:
     """Run the detector over a video file and build the public JSON document.
 
@@ -169,6 +171,7 @@ def analyze_file(
             cfg,
             camera.calibration() if camera is not None else None,
             camera.exclude if camera is not None else (),
+            classifier,
         )
         evidence: EvidenceWriter | None = None
         template: av.container.InputContainer | None = None
@@ -202,6 +205,8 @@ def analyze_file(
                 doc["start_utc"] = format_utc(start_utc + timedelta(seconds=ev.start_s))
                 doc["end_utc"] = format_utc(start_utc + timedelta(seconds=ev.end_s))
                 doc["camera"] = camera_id
+                if ev.classifier_score is not None:
+                    doc["classifier_score"] = round(float(ev.classifier_score), 4)
                 if evidence is not None:
                     doc["clip"] = str(evidence.add_event(ev, doc))
                     pending[ev.id] = doc
@@ -299,6 +304,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--start-time", metavar="ISO8601",
                    help="UTC time of the first frame (default: the container's creation_time, "
                    "else the file's modification time)")
+    add_model_arguments(p)
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """``--model PATH`` / ``--no-classifier`` (analyze and eval)."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--model", type=Path, metavar="PATH",
+                   help="track classifier weights (default: the shipped models/DEFAULT)")
+    g.add_argument("--no-classifier", action="store_true",
+                   help="physics only: no learned classifier")
+
+
+def classifier_from_args(args: argparse.Namespace) -> TrackClassifier | None:
+    """The classifier ``--model``/``--no-classifier`` ask for; raises ``ModelError``."""
+    if args.no_classifier:
+        return None
+    if args.model is not None:
+        return load_classifier(args.model)
+    from models import default_model_path
+
+    return load_classifier(default_model_path())
 
 
 def _fail(message: str) -> int:
@@ -337,9 +363,13 @@ def run(args: argparse.Namespace) -> int:
             return _fail(f"{clips_dir}: cannot create the clips folder ({exc.strerror or exc}); "
                          "expected a folder to write evidence into")
     try:
+        classifier = classifier_from_args(args)
+    except FallwatchError as exc:
+        return _fail(str(exc))
+    try:
         result = analyze_file(args.video, camera, clips_dir=clips_dir, start_time=start_time,
                               progress=sys.stderr.isatty(), preroll_s=args.preroll,
-                              postroll_s=args.postroll)
+                              postroll_s=args.postroll, classifier=classifier)
     except SourceError as exc:
         return _fail(str(exc))
     except FallwatchError as exc:  # e.g. detector settings that do not fit this video

@@ -23,6 +23,7 @@ Prints a table to standard output; ``--json`` writes every number. Exit status: 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import math
@@ -35,8 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from detector.errors import FallwatchError
-from pipelines.analyze import analyze_file, write_json_atomic
-from pipelines.camera import load_camera
+from pipelines.analyze import (
+    add_model_arguments,
+    analyze_file,
+    classifier_from_args,
+    write_json_atomic,
+)
+from pipelines.camera import CameraFile, load_camera
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +152,17 @@ def find_scenes(folder: Path) -> list[Path]:
                   if p.with_name(p.stem + ".truth.json").is_file())
 
 
-def evaluate_scene(video: Path) -> dict[str, Any]:
+PR_THRESHOLDS = tuple(round(0.02 * i, 2) for i in range(51))
+_CLASSIFIERS: dict[str, Any] = {}  # loaded once per (worker) process
+
+
+def evaluate_scene(video: Path, model: str | None = None) -> dict[str, Any]:
     """Analyse one labelled scene (camera file ``NAME.yaml`` when present) and score it.
+
+    With ``model`` (classifier weights), the detector emits every candidate that passes
+    the physics with its classifier score; the scene is scored on those that reach the
+    config's ``classifier_threshold`` (and ``min_score``), as analyze would emit them, and
+    ``pr`` holds ``[threshold, matched, false_alarms]`` over ``PR_THRESHOLDS``.
 
     Returns the score with ``scene``, ``frames``, ``wall_s``, ``cpu_s``, ``complete``,
     ``width``/``height``/``fps``; an unreadable scene gives ``{"scene", "error"}``.
@@ -157,10 +172,33 @@ def evaluate_scene(video: Path) -> dict[str, Any]:
         truth = json.loads(video.with_name(name + ".truth.json").read_text(encoding="utf-8"))
         cam_path = video.with_name(name + ".yaml")
         camera = load_camera(cam_path) if cam_path.is_file() else None
-        result = analyze_file(video, camera)
+        classifier = None
+        if model is not None:
+            from detector.classifier import load_classifier
+
+            classifier = _CLASSIFIERS.get(model) or load_classifier(model)
+            _CLASSIFIERS[model] = classifier
+            camera = camera or CameraFile(id="scene", source=str(video))
+            cfg = camera.detector
+            camera = camera.model_copy(update={"detector": cfg.model_copy(
+                update={"classifier_threshold": 0.0, "min_score": 0.0})})
+        result = analyze_file(video, camera, classifier=classifier)
     except (FallwatchError, OSError, ValueError) as exc:
         return {"scene": name, "error": str(exc)}
-    row = score_scene(result.doc["events"], truth)
+    events = result.doc["events"]
+    pr: list[list[float]] = []
+    if model is not None:
+        def kept(thr: float) -> list[dict[str, Any]]:
+            return [e for e in events if e.get("classifier_score", 1.0) >= thr
+                    and e["score"] >= cfg.min_score]
+
+        for thr in PR_THRESHOLDS:
+            s = score_scene(kept(thr), truth)
+            pr.append([thr, s["matched"], s["false_alarms"]])
+        events = kept(cfg.classifier_threshold)
+    row = score_scene(events, truth)
+    if pr:
+        row["pr"] = pr
     row.update(scene=name, frames=result.frames, wall_s=result.wall_s, cpu_s=result.cpu_s,
                complete=result.complete, width=result.doc["width"], height=result.doc["height"],
                fps=result.doc["fps"])
@@ -208,7 +246,59 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
         c["recall"] = _ratio(c["matched"], c["detectable"])
         c["false_alarms_per_hour"] = _ratio(c["false_alarms"], c["duration_s"] / 3600.0)
     t["by_lighting"] = dict(sorted(light.items()))
+    curves = [r["pr"] for r in scored if "pr" in r]
+    if curves and len(curves) == len(scored):
+        t["pr_curve"] = []
+        for i, thr in enumerate(PR_THRESHOLDS):
+            matched = sum(int(c[i][1]) for c in curves)
+            fa = sum(int(c[i][2]) for c in curves)
+            t["pr_curve"].append({"threshold": thr, "recall": _ratio(matched, t["detectable"]),
+                                  "precision": _ratio(matched, matched + fa),
+                                  "false_alarms": fa})
     return t
+
+
+def draw_pr_curve(totals: dict[str, Any], path: Path, threshold: float) -> None:
+    """Precision against recall over classifier thresholds as a PNG (cv2), the chosen
+    threshold marked; the file is written under a temporary name, then renamed."""
+    import os
+
+    import cv2
+    import numpy as np
+
+    w, h, m = 640, 480, 60
+    img = np.full((h, w, 3), 255, np.uint8)
+    x0, y0, x1, y1 = m, h - m, w - 20, 30
+
+    def pt(r: float, p: float) -> tuple[int, int]:
+        return round(x0 + r * (x1 - x0)), round(y0 - p * (y0 - y1))
+
+    for v in np.linspace(0, 1, 6):
+        cv2.line(img, pt(v, 0), pt(v, 1), (225, 225, 225), 1)
+        cv2.line(img, pt(0, v), pt(1, v), (225, 225, 225), 1)
+        cv2.putText(img, f"{v:.1f}", (pt(v, 0)[0] - 12, y0 + 20), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.45, (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.putText(img, f"{v:.1f}", (10, pt(0, v)[1] + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.rectangle(img, pt(0, 0), pt(1, 1), (0, 0, 0), 1)
+    pts = [(c["recall"], c["precision"], c["threshold"]) for c in totals.get("pr_curve", [])
+           if c["recall"] is not None and c["precision"] is not None]
+    for a, b in itertools.pairwise(pts):
+        cv2.line(img, pt(a[0], a[1]), pt(b[0], b[1]), (200, 80, 0), 2, cv2.LINE_AA)
+    chosen = [p for p in pts if abs(p[2] - threshold) < 1e-9]
+    for r, p, _ in chosen:
+        cv2.circle(img, pt(r, p), 6, (0, 0, 220), 2, cv2.LINE_AA)
+        cv2.putText(img, f"threshold {threshold:.2f}: P {p:.2f} R {r:.2f}",
+                    (pt(r, p)[0] - 200, pt(r, p)[1] + 25), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                    (0, 0, 220), 1, cv2.LINE_AA)
+    cv2.putText(img, "recall", (w // 2 - 20, h - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.55,
+                (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(img, "precision over classifier thresholds", (x0, 20),
+                cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
+    tmp = path.with_name("." + path.name + ".part.png")
+    if not cv2.imwrite(str(tmp), img):
+        raise OSError(f"{path}: cannot write the PNG")
+    os.replace(tmp, path)
 
 
 def _pct(v: float | None) -> str:
@@ -273,6 +363,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", type=Path, metavar="OUT.json", help="write every number here")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="scenes analysed in parallel processes (default 1)")
+    p.add_argument("--pr-curve", type=Path, metavar="PNG",
+                   help="draw precision against recall over classifier thresholds here")
+    add_model_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -288,6 +381,18 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None and not args.json.parent.is_dir():
         print(f"fallwatch eval: error: {args.json}: its folder does not exist", file=sys.stderr)
         return 2
+    model: str | None = None
+    if not args.no_classifier:
+        try:
+            clf = classifier_from_args(args)  # fails early on missing or mismatched weights
+        except FallwatchError as exc:
+            print(f"fallwatch eval: error: {exc}", file=sys.stderr)
+            return 2
+        model = str(getattr(clf, "path", None) or args.model)
+    elif args.pr_curve is not None:
+        print("fallwatch eval: error: --pr-curve needs a classifier (drop --no-classifier)",
+              file=sys.stderr)
+        return 2
     scenes = find_scenes(folder)
     if not scenes:
         print(f"fallwatch eval: error: {folder}: no labelled scene (expected NAME.mp4 with "
@@ -296,14 +401,27 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     if args.jobs > 1:
         with ProcessPoolExecutor(min(args.jobs, len(scenes))) as pool:
-            rows = list(pool.map(evaluate_scene, scenes))
+            rows = list(pool.map(evaluate_scene, scenes, [model] * len(scenes)))
     else:
-        rows = [evaluate_scene(s) for s in scenes]
+        rows = [evaluate_scene(s, model) for s in scenes]
     elapsed = time.perf_counter() - t0
     totals = summarize(rows)
     totals["elapsed_s"] = elapsed
     totals["jobs"] = args.jobs
     sys.stdout.write(format_table(rows, totals) + "\n")
+    if model is not None:
+        from detector.config import DetectorConfig
+
+        thr = DetectorConfig().classifier_threshold
+        cams = [s.with_name(s.stem + ".yaml") for s in scenes]
+        if cams and cams[0].is_file():
+            thr = load_camera(cams[0]).detector.classifier_threshold
+        totals["classifier"] = {"model": model, "threshold": thr}
+        sys.stdout.write(f"classifier {model} at threshold {thr:.2f}: precision "
+                         f"{_pct(totals['precision'])}, recall {_pct(totals['recall'])}\n")
+        if args.pr_curve is not None:
+            draw_pr_curve(totals, args.pr_curve, thr)
+            sys.stdout.write(f"precision-recall curve: {args.pr_curve}\n")
     if args.json is not None:
         write_json_atomic(args.json, {"folder": str(folder), "totals": totals, "scenes": rows})
     bad = [r["scene"] for r in rows if "error" in r or not r["complete"]]

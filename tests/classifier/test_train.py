@@ -1,0 +1,62 @@
+"""``fallwatch train`` on a tiny set, end to end (scenes, candidates, torch and YOLO models,
+weights, model card), and the same seed giving the same weights."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from detector.classifier import ImageClassifier, TorchClassifier, load_classifier
+from pipelines.train.collect import CollectJob, collect_scene
+from pipelines.train.command import scene_options
+from pipelines.train.fit import fit_tracknet
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_tiny_training_writes_both_models_and_a_card_that_describes_them(
+        tmp_path: Path) -> None:
+    out = tmp_path / "models"
+    r = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "train", "--seed", "3", "--out", str(out),
+         "--scenes", "6", "--test-scenes", "3", "--duration", "4", "--hard", "10",
+         "--epochs", "2", "--yolo-epochs", "1", "--jobs", "2"],
+        capture_output=True, text=True, cwd=tmp_path, check=False, timeout=1200)
+    assert r.returncode == 0, r.stderr[-3000:]
+    torch_pt, yolo_pt = out / "track_torch.pt", out / "track_yolo.pt"
+    assert isinstance(load_classifier(torch_pt), TorchClassifier)
+    yolo = load_classifier(yolo_pt)
+    assert isinstance(yolo, ImageClassifier)  # runs through torch.jit, no ultralytics
+    default = (out / "DEFAULT").read_text(encoding="utf-8").strip()
+    assert default in {"track_torch.pt", "track_yolo.pt"}
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    for p in (torch_pt, yolo_pt):
+        assert hashlib.sha256(p.read_bytes()).hexdigest() in card
+    for heading in ("## Inputs", "## Models", "## Training data and seed",
+                    "## Held-out metrics", "Per kind", "version 1", "seed 3"):
+        assert heading in card
+    assert "track_torch.pt: objects kept" in r.stdout and "track_yolo.pt" in r.stdout
+    assert not list(out.glob("*.part"))
+
+
+def test_the_same_seed_gives_the_same_weights_and_another_seed_does_not() -> None:
+    opts = scene_options(4.0)
+    cands = [c for i in range(3) for c in collect_scene(CollectJob(11, i, opts, 12))]
+    labels = {c.label == "object" for c in cands}
+    assert labels == {True, False}, [c.label for c in cands]
+
+    def weights(seed: int) -> list[np.ndarray]:
+        clf = fit_tracknet(cands, seed, epochs=2)
+        return [v.detach().numpy().copy() for v in clf.model.state_dict().values()]
+
+    a, b, c = weights(5), weights(5), weights(6)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=True))
+    torch.use_deterministic_algorithms(False)

@@ -125,7 +125,7 @@ def positions(params: np.ndarray, tau: np.ndarray) -> np.ndarray:
     # horizontal speed decays with the drag of the whole speed, dominated by the fall:
     # dv_h/dt = -k |v| v_h ~ -k (s + q) v_h  =>  v_h = v_h0 exp(-k D(t)) / (1 + k q0 t)
     q = float(np.hypot(vx, vy))
-    grid = np.linspace(0.0, max(float(tau_c.max()), 1e-3), 160)
+    grid = np.linspace(0.0, max(float(tau_c.max()), 1e-3), 64)
     decay = np.exp(-k * _drop_distance(grid, -vz, vt)) / (1.0 + k * q * grid)
     along = np.concatenate([[0.0], np.cumsum(0.5 * (decay[1:] + decay[:-1]) * np.diff(grid))])
     a = np.interp(tau_c, grid, along)
@@ -206,7 +206,7 @@ def fit_fall(
         hi = [np.inf, 5.0, 500.0, 30.0, 30.0, 15.0, np.log(90.0)]
         try:
             sol = least_squares(resid, x0, bounds=(lo, hi), loss="soft_l1",
-                                f_scale=2.0 * sigma_px, max_nfev=400, x_scale="jac")
+                                f_scale=2.0 * sigma_px, max_nfev=150, x_scale="jac")
         except (ValueError, np.linalg.LinAlgError):
             continue
         if best is None or sol.cost < best.cost:
@@ -240,3 +240,74 @@ def fit_fall(
     return Fall3D(params=p, rms_px=rms, inliers=inl, vt=vt, speed_start=s0, speed_end=s_end,
                   release_dt=rel_dt, release=release, fall_m=float(P[0, 2] - P[:, 2].min()),
                   lookback_exceeded=exceeded)
+
+
+@dataclass(frozen=True)
+class LinearDrop:
+    """A drag-free ballistic fit solved in closed form (see :func:`fit_drop_linear`).
+
+    Attributes:
+        p0: (3,) position at the first point (m); v0: (3,) velocity there (m/s).
+        rms_px: RMS reprojection error (input px); release_dt: when the vertical speed was
+            zero, relative to the first point (s; > 0 for a throw upward, whose apex comes
+            later).
+    """
+
+    p0: np.ndarray
+    v0: np.ndarray
+    rms_px: float
+    release_dt: float
+
+
+def fit_drop_linear(
+    t: np.ndarray,
+    uv: np.ndarray,
+    cam: CameraPose,
+    *,
+    wall_offset_m: float,
+    wall_sigma_m: float,
+    sigma_px: float,
+) -> LinearDrop | None:
+    """Fit ``P(t) = p0 + v0 t + g t^2 / 2`` to (n,) times and (n, 2) input pixels, linearly.
+
+    Multiplying out the projective division makes each pixel two linear equations in the
+    six unknowns (p0, v0): a few microseconds where the drag model's iterative fit takes
+    tens of milliseconds. Gravity's known strength fixes the distance; a weak prior keeps
+    the start near ``wall_offset_m`` out from the wall when the track is too short to
+    measure it. Meant for the first second of a fall, where drag is small.
+    """
+    n = t.shape[0]
+    if n < 4:
+        return None
+    tau = t - t[0]
+    M = cam.K @ cam.R
+    m = -M @ cam.C
+    g = np.array([0.0, 0.0, -G])
+    rows = []
+    rhs = []
+    for k, coord in ((0, uv[:, 0]), (1, uv[:, 1])):
+        a = M[k][None, :] - coord[:, None] * M[2][None, :]  # (n, 3)
+        c = m[k] - coord * m[2]
+        rows.append(np.hstack([a, a * tau[:, None]]))
+        rhs.append(-c - 0.5 * tau**2 * (a @ g))
+    A = np.vstack(rows)
+    b = np.concatenate(rhs)
+    # algebraic residuals are pixels times depth: scale the prior row alike
+    p_wall = cam.ray_to_plane(uv[:1], wall_offset_m)[0]
+    if not np.all(np.isfinite(p_wall)):
+        return None
+    depth = float(M[2] @ p_wall + m[2])
+    if not depth > 0:
+        return None
+    w = depth * sigma_px * np.sqrt(n) / wall_sigma_m
+    A = np.vstack([A, w * np.array([[0.0, 1.0, 0.0, 0.0, 0.0, 0.0]])])
+    b = np.concatenate([b, [w * wall_offset_m]])
+    sol, *_ = np.linalg.lstsq(A, b, rcond=None)
+    p0, v0 = sol[:3], sol[3:]
+    P = p0[None, :] + v0[None, :] * tau[:, None] + 0.5 * g[None, :] * tau[:, None] ** 2
+    proj = cam.project(P)
+    err = np.linalg.norm(proj - uv, axis=1)
+    if not np.all(np.isfinite(err)):
+        return None
+    return LinearDrop(p0=p0, v0=v0, rms_px=float(np.sqrt(np.mean(err**2))),
+                      release_dt=float(v0[2] / G))

@@ -65,6 +65,14 @@ class Blobs:
         return cls(f64, f64.copy(), i32, i32.copy(), i32.copy(), i32.copy(), i32.copy(), f32,
                    f32.copy())
 
+    @classmethod
+    def concat(cls, parts: list[Blobs]) -> Blobs:
+        """The rows of several ``Blobs``, in order."""
+        if not parts:
+            return cls.empty()
+        return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                      for f in fields(cls)})
+
     @property
     def xy(self) -> np.ndarray:
         """(N, 2) float64 centroids ``[x, y]``."""

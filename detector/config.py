@@ -171,6 +171,24 @@ class DetectorConfig(BaseModel):
         le=100.0,
         description="The gate is never smaller than this radius, work px.",
     )
+    recover_ratio: float = Field(
+        default=0.7,
+        ge=0.0,
+        le=1.0,
+        description="Hysteresis: an established track with no blob near its prediction takes "
+        "the strongest pixel there whose diff exceeds this share of the threshold (0 = off); "
+        "a small object fading against the facade keeps its track.",
+    )
+    recover_radius: float = Field(
+        default=4.0,
+        ge=0.5,
+        le=50.0,
+        description="Hysteresis: the search radius around a prediction never exceeds this, "
+        "work px.",
+    )
+    recover_max_tracks: int = Field(
+        default=16, ge=0, le=1000, description="Hysteresis: tracks searched per frame, at most."
+    )
     confirm_hits: int = Field(
         default=4, ge=2, le=50, description="Detections before a track counts as established."
     )

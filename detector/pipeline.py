@@ -131,6 +131,8 @@ class Detector:
                     xi = np.clip(np.round(blobs.x).astype(np.intp), 0, self.size[0] - 1)
                     yi = np.clip(np.round(blobs.y).astype(np.intp), 0, self.size[1] - 1)
                     blobs = blobs[self.include[yi, xi] > 0]
+                if self.cfg.recover_ratio > 0:
+                    blobs = self._recover(blobs, fg.diff, fg.thresh, fg.signed, float(t_s))
         c3 = time.perf_counter()
         ended = self.tracker.step(blobs, float(t_s), blind=blind)
         if self.classifier is not None or self.candidate_hook is not None:
@@ -190,6 +192,66 @@ class Detector:
             newest = max(e.end_s for e in self._recent)
             self._recent = [e for e in self._recent if e.end_s > newest - 10.0]
         return out
+
+    def _recover(self, blobs: Blobs, diff: np.ndarray, thresh: np.ndarray, signed: np.ndarray,
+                 t: float) -> Blobs:
+        """``blobs`` plus weak detections where established tracks are expected.
+
+        Hysteresis in space and time: a small object against a facade of its own colour
+        drops under the threshold for a frame or two. Where an established track predicts
+        it and no blob lies within the prediction's 3-sigma radius (capped at
+        ``recover_radius``), the strongest pixel there counts if its diff reaches
+        ``recover_ratio`` of its threshold. At most ``recover_max_tracks`` tracks, the
+        longest first; a handful of small windows per frame.
+        """
+        cfg = self.cfg
+        idx, px, py, rad = self.tracker.predictions(t)
+        if idx.size == 0:
+            return blobs
+        rad = np.minimum(rad, cfg.recover_radius)
+        inside = (px >= 0) & (py >= 0) & (px <= self.size[0] - 1) & (py <= self.size[1] - 1)
+        if len(blobs):
+            d = np.hypot(px[:, None] - blobs.x[None, :], py[:, None] - blobs.y[None, :])
+            inside &= d.min(axis=1) > rad
+        want = np.flatnonzero(inside)
+        if want.size == 0:
+            return blobs
+        hits = self.tracker.hits[idx[want]]
+        want = want[np.argsort(-hits, kind="stable")[: cfg.recover_max_tracks]]
+        h, w = diff.shape
+        rows: list[tuple[float, ...]] = []
+        for k in want.tolist():
+            r = int(np.ceil(rad[k]))
+            cx, cy = round(float(px[k])), round(float(py[k]))
+            x0, x1 = max(cx - r, 0), min(cx + r + 1, w)
+            y0, y1 = max(cy - r, 0), min(cy + r + 1, h)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            ratio = diff[y0:y1, x0:x1] / thresh[y0:y1, x0:x1]
+            j = int(np.argmax(ratio))
+            best = float(ratio.flat[j])
+            if best < cfg.recover_ratio:
+                continue
+            jy, jx = divmod(j, x1 - x0)
+            # centroid of the 3x3 around the peak, weighted by the excess over the ratio
+            ya, yb = max(jy - 1, 0), min(jy + 2, y1 - y0)
+            xa, xb = max(jx - 1, 0), min(jx + 2, x1 - x0)
+            wgt = np.maximum(ratio[ya:yb, xa:xb] - 0.5 * cfg.recover_ratio, 0.0)
+            yy, xx = np.mgrid[ya:yb, xa:xb]
+            tot = float(wgt.sum())
+            bx = x0 + float((wgt * xx).sum()) / tot
+            by = y0 + float((wgt * yy).sum()) / tot
+            area = int((ratio >= cfg.recover_ratio).sum())
+            rows.append((bx, by, x0 + jx, y0 + jy, 1, 1, area,
+                         float(signed[y0 + jy, x0 + jx]), best))
+        if not rows:
+            return blobs
+        a = np.asarray(rows, dtype=np.float64)
+        extra = Blobs(x=a[:, 0], y=a[:, 1], x0=a[:, 2].astype(np.int32),
+                      y0=a[:, 3].astype(np.int32), w=a[:, 4].astype(np.int32),
+                      h=a[:, 5].astype(np.int32), area=a[:, 6].astype(np.int32),
+                      contrast=a[:, 7].astype(np.float32), strength=a[:, 8].astype(np.float32))
+        return Blobs.concat([blobs, extra])
 
     def _rejoin(self, tr: Track) -> Track | None:
         """``tr`` joined after the rejected track it continues, if one ended just before it.

@@ -193,6 +193,26 @@ class Tracker:
     def __len__(self) -> int:
         return int(self.ids.shape[0])
 
+    def predictions(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Where the established tracks are expected at time ``t`` (nothing is changed).
+
+        Returns:
+            idx: (K,) rows of the track table; x, y: (K,) predicted centroids (work px);
+            radius: (K,) 3-sigma radius of the predicted position (work px).
+        """
+        est = np.flatnonzero(self.hits >= self.cfg.confirm_hits)
+        # bridge one weak frame at a time: the last detection must have been a real blob
+        # (strength > 1), so a track never lives on noise picked up near its prediction
+        real = np.array([self._hist[int(self.ids[i])][-1][5] > 1.0 for i in est.tolist()], bool)
+        est = est[real] if est.size else est
+        if est.size == 0 or self.t_last is None:
+            z = np.zeros(0)
+            return est, z, z, z
+        dt = max(t - self.t_last, 1e-3)
+        mean, cov = predict(self.mean[est], self.cov[est], dt, self.q)
+        spread = np.sqrt(np.maximum(cov[:, 0, 0] + cov[:, 1, 1], 0.0))
+        return est, mean[:, 0], mean[:, 1], 3.0 * spread + self.cfg.measurement_sigma
+
     # -- per frame ---------------------------------------------------------------------
     def step(self, blobs: Blobs, t: float, blind: bool = False) -> list[Track]:
         """Advance to time ``t`` with this frame's blobs; return the tracks that ended.

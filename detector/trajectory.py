@@ -25,7 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detector.ballistic import CameraPose, Fall3D, camera_from_homography, fit_fall
+from detector.ballistic import (
+    CameraPose,
+    Fall3D,
+    camera_from_homography,
+    fit_drop_linear,
+    fit_fall,
+)
 from detector.calibration import FacadeCalibration
 from detector.config import DetectorConfig
 from detector.tracking import Track
@@ -287,14 +293,21 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig) -> Verdict:
     fall = float(dfit[-1] - dfit[0])
     base = dict(inliers=inl, residual=rms, fall_px=fall_px,
                 fall_m=fall if cal is not None else None)
+
+    def geometric_failure(reason: str, **kw: object) -> Verdict:
+        # the wall-plane mapping misreads an object thrown out towards the camera (it
+        # "falls" upward, sideways, or faster than gravity): the 3-D fit has the last word
+        rescued = _rescue_3d(track, geom, cfg, inl, t, t0, n, rms, tol, fall_px)
+        if rescued is not None:
+            return rescued
+        return Verdict(False, 0.0, reason, **kw)  # type: ignore[arg-type]
+
     if fall < min_fall:
-        return Verdict(False, 0.0, f"falls {fall:.1f} {unit} < {min_fall:.1f}",
-                       **base)  # type: ignore[arg-type]
+        return geometric_failure(f"falls {fall:.1f} {unit} < {min_fall:.1f}", **base)
     side = abs(float(sfit[-1] - sfit[0]))
     ratio = cfg.max_horizontal_ratio if cal is not None else cfg.max_horizontal_ratio_px
     if side > ratio * fall:
-        return Verdict(False, 0.0, f"sideways: {side:.1f} {unit} across, {fall:.1f} down",
-                       **base)  # type: ignore[arg-type]
+        return geometric_failure(f"sideways: {side:.1f} {unit} across, {fall:.1f} down", **base)
     k = max(2, n // 5)
     growth = float(np.median(track.area[-k:]) / max(float(np.median(track.area[:k])), 1.0))
     if cal is None and growth > cfg.max_growth:
@@ -304,8 +317,7 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig) -> Verdict:
     rise = float(dfit[low] - dfit[low:].min())
     top_d = float(dfit[: low + 1].min())
     if rise > cfg.max_rise_frac * max(float(dfit[low]) - top_d, 1e-9):
-        return Verdict(False, 0.0, f"comes back up {rise:.1f} {unit}",
-                       **base)  # type: ignore[arg-type]
+        return geometric_failure(f"comes back up {rise:.1f} {unit}", **base)
 
     early = inl & (t <= cfg.early_fit_s)
     if early.sum() < cfg.min_points:
@@ -333,8 +345,8 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig) -> Verdict:
         return Verdict(False, 0.0, f"no significant downward acceleration "
                        f"({accel:.2f} +- {accel_se:.2f})", **common)  # type: ignore[arg-type]
     if not lo_a <= accel <= hi_a:
-        return Verdict(False, 0.0, f"acceleration {accel:.2f} outside [{lo_a:.2f}, {hi_a:.2f}]",
-                       **common)  # type: ignore[arg-type]
+        return geometric_failure(f"acceleration {accel:.2f} outside [{lo_a:.2f}, {hi_a:.2f}]",
+                                 **common)
     if cal is not None:
         assert fall_m is not None
         if fall_m < cfg.min_fall_m:
@@ -421,3 +433,69 @@ def _release_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarr
     return t0 + float(t[inl][0] - t[0]) + fit.release_dt, float(ox), float(oy), floor
 
 
+
+
+def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarray,
+               t: np.ndarray, t0: float, n: int, rms: float, tol: float,
+               fall_px: float) -> Verdict | None:
+    """An accepted verdict from the ballistic 3-D fit alone, for a track that the
+    wall-plane tests misread, or None.
+
+    Believed only when a falling body explains the pixels closely, it was released from
+    rest in view (within ``release_lookback_s`` of its first sighting, not near the
+    lens: between ``max_wall_distance_m`` in front of the wall and the wall), has a
+    terminal speed of a thrown object rather than a leaf, fell at least ``min_fall_m``
+    and is fast at its end. Rain near the lens and gliding birds fail the release from
+    rest; leaves fail the terminal speed.
+    """
+    if geom.pose is None or geom.calibration is None or n < cfg.min_points:
+        return None
+    # a closed-form drag-free fit of the first second screens the track (the drag model's
+    # fit costs tens of ms): a body under gravity must explain it, starting between the
+    # wall and max_wall_distance_m in front of it, released (at rest) at most
+    # release_lookback_s before it was first seen
+    ti = t[inl]
+    early = ti <= ti[0] + 1.0
+    if early.sum() < cfg.min_points:
+        return None
+    uv_e = np.stack([geom.to_input(track.x[inl][early]), geom.to_input(track.y[inl][early])],
+                    axis=1)
+    size_px = float(np.mean(np.sqrt(np.maximum(track.area, 1.0)))) * geom.scale
+    lin = fit_drop_linear(ti[early], uv_e, geom.pose, wall_offset_m=cfg.wall_offset_m,
+                          wall_sigma_m=cfg.wall_sigma_m,
+                          sigma_px=cfg.measurement_sigma * geom.scale)
+    if lin is None or lin.rms_px > cfg.max_fit_rms_px + 0.25 * size_px:
+        return None
+    if not -cfg.max_wall_distance_m <= float(lin.p0[1]) <= 1.0:
+        return None
+    if lin.release_dt < -cfg.release_lookback_s:
+        return None
+    keep = np.flatnonzero(inl)
+    if keep.size > 48:  # evenly in time: the fit's cost grows with the points
+        keep = keep[np.round(np.linspace(0, keep.size - 1, 48)).astype(np.intp)]
+    uv = np.stack([geom.to_input(track.x[keep]), geom.to_input(track.y[keep])], axis=1)
+    sig_px = cfg.measurement_sigma * geom.scale
+    fit = fit_fall(t[keep], uv, geom.pose, sigma_px=sig_px,
+                   wall_offset_m=cfg.wall_offset_m, wall_sigma_m=cfg.wall_sigma_m,
+                   lookback_s=cfg.release_lookback_s)
+    if fit is None or fit.rms_px > cfg.max_fit_rms_px + 0.25 * size_px:
+        return None
+    if fit.lookback_exceeded or fit.inliers.mean() < 1.0 - cfg.max_outlier_frac:
+        return None
+    if not -cfg.max_wall_distance_m <= float(fit.release[1]) <= 1.0:
+        return None
+    if fit.vt < cfg.min_terminal_speed_ms or fit.fall_m < cfg.min_fall_m:
+        return None
+    if fit.speed_end < cfg.min_end_speed_ms:
+        return None
+    ox, oy = geom.pose.project(fit.release[None, :])[0]
+    floor = int(geom.calibration.floor_of_height(float(fit.release[2])))
+    t_rel = float(t[keep][0] - t[0]) + fit.release_dt
+    s_fit = float(np.clip(1.0 - fit.rms_px / (cfg.max_fit_rms_px + 0.25 * size_px), 0, 1))
+    s_len = float(np.clip(n / (3.0 * cfg.min_points), 0, 1))
+    score = 0.5 + 0.5 * (0.5 * s_fit + 0.5 * s_len) * 0.8
+    s0 = min(max(fit.speed_start, 0.0) / fit.vt, 0.999)
+    accel = G * (1.0 - s0 * s0)
+    return Verdict(True, score, "", inliers=inl, origin_t=t0 + t_rel, origin_x=float(ox),
+                   origin_y=float(oy), floor=floor, accel=accel, accel_units="m/s^2",
+                   fall_px=fall_px, fall_m=fit.fall_m, residual=rms)

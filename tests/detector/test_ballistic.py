@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detector.ballistic import camera_from_homography, fit_fall
+from detector.ballistic import camera_from_homography, fit_drop_linear, fit_fall
 from pipelines.synth.camera_model import PinholeCamera
 from pipelines.synth.physics import integrate_fall
 
@@ -61,3 +61,38 @@ def test_constant_velocity_glide_is_not_a_good_fall() -> None:
     fit = fit_fall(t, uv, pose, sigma_px=0.7, wall_offset_m=-0.6, wall_sigma_m=1.0, lookback_s=1.0)
     assert fit is not None
     assert fit.lookback_exceeded or fit.speed_end - max(fit.speed_start, 0) < 1.5 or fit.rms_px > 2
+
+
+@pytest.mark.parametrize("v0", [(0.0, 0.0, 0.0), (0.5, -3.0, 1.0)])
+def test_the_closed_form_drop_fit_places_the_start_and_the_release(v0: tuple[float, ...]) -> None:
+    """Drag-free over the first second: a drop from the wall and a throw out towards the
+    camera (which the wall plane misreads) both come back at their place and time."""
+    cam = CAMERAS[0]
+    pose = camera_from_homography(cam.wall_to_image_homography(), cam.width, cam.height)
+    assert pose is not None
+    p0 = np.array([14.0, -0.5, 37.3])
+    t = np.arange(0, 1.0, 0.04)
+    P, _ = integrate_fall(p0, np.array(v0), 40.0, t)
+    uv = cam.project(P)[0] + np.random.default_rng(1).normal(0, 0.3, (t.size, 2))
+    seen = slice(3, None)
+    fit = fit_drop_linear(t[seen], uv[seen], pose, wall_offset_m=-0.6, wall_sigma_m=1.0,
+                          sigma_px=0.5)
+    assert fit is not None and fit.rms_px < 1.0
+    np.testing.assert_allclose(fit.p0, P[3], atol=0.6)
+    # released 0.12 s before the first point (a throw upward: its apex comes later)
+    t_apex = v0[2] / 9.81
+    assert fit.release_dt == pytest.approx(t_apex - t[3], abs=0.05)
+
+
+def test_the_closed_form_fit_puts_a_constant_velocity_glider_far_from_any_wall() -> None:
+    """A straight, steady path is no drop near the facade: gravity's curvature would show,
+    so the fit either misses the pixels or moves the start far out."""
+    cam = CAMERAS[0]
+    pose = camera_from_homography(cam.wall_to_image_homography(), cam.width, cam.height)
+    assert pose is not None
+    t = np.arange(0, 1.0, 0.04)
+    P = np.array([5.0, -3.0, 30.0]) + t[:, None] * np.array([4.0, 0.5, -3.0])
+    uv = cam.project(P)[0]
+    fit = fit_drop_linear(t, uv, pose, wall_offset_m=-0.6, wall_sigma_m=1.0, sigma_px=0.5)
+    assert fit is None or fit.rms_px > 3.0 or not -5.0 <= fit.p0[1] <= 1.0 \
+        or fit.release_dt < -1.0

@@ -131,3 +131,37 @@ def test_something_entering_the_top_edge_far_too_fast_is_rejected():
     v = judge(_track(t, x, y), GEOM, CFG)
     assert not v.accepted
     assert "enters the picture" in v.reason
+
+
+def _throw_towards_camera(vy: float):
+    """A 1080p camera at the foot of the wall; an object thrown out from the 13th floor
+    towards it. Returns (geometry with the camera, geometry without, track, true floor)."""
+    from detector.calibration import FacadeCalibration
+    from pipelines.synth.camera_model import PinholeCamera
+    from pipelines.synth.physics import integrate_fall
+
+    cam = PinholeCamera((12.0, -20.0, 1.5), 0.0, 48.0, 0.0, 70.0, 1920, 1080)
+    wall = np.array([[4.0, 20.0], [20.0, 20.0], [20.0, 44.0], [4.0, 44.0]])
+    img = cam.project(np.column_stack([wall[:, 0], np.zeros(4), wall[:, 1]]))[0]
+    cal = FacadeCalibration(img, wall, 3.0, 1)
+    geom = Geometry.build(2.0, 960, 540, cal, FPS)
+    assert geom.pose is not None
+    t = np.arange(0.0, 2.2, 1 / FPS)
+    P, _ = integrate_fall(np.array([13.0, -0.8, 37.3]), np.array([0.5, vy, 1.5]), 30.0, t)
+    uv = cam.project(P)[0]
+    ok = (uv[:, 0] > 0) & (uv[:, 0] < 1919) & (uv[:, 1] > 0) & (uv[:, 1] < 1079)
+    seen = np.flatnonzero(ok)[2:]
+    tr = _track(t[seen], uv[seen, 0], uv[seen, 1], seed=5, noise=0.2)
+    flat = Geometry(geom.scale, geom.width, geom.height, cal, None, FPS)
+    return geom, flat, tr, 13
+
+
+def test_a_throw_towards_the_camera_is_accepted_with_its_floor_from_the_3d_fit():
+    """On the wall plane the throw "falls" upward or faster than gravity; the closed-form
+    drop fit screens it and the 3-D fit places its release on the right storey."""
+    geom, flat, tr, floor = _throw_towards_camera(vy=-5.0)
+    v_flat = judge(tr, flat, CFG)
+    assert not v_flat.accepted  # the wall-plane tests alone misread it
+    v = judge(tr, geom, CFG)
+    assert v.accepted, v.reason
+    assert v.floor is not None and abs(v.floor - floor) <= 1

@@ -109,7 +109,8 @@ def test_filter_open_and_play(served: tuple[Site, Server], browser_page: Page) -
     assert site.tokens["investigator"] not in page.url
     # the real event's thumbnail loads (a blob fetched with the token)
     thumb = page.locator(f'a[data-event="{site.real_id}"] img')
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=thumb.element_handle())
 
     page.fill("#filter-camera", "tower-2")
     page.fill("#filter-min-score", "0.5")

@@ -89,7 +89,10 @@ async function renderList() {
   $("prev").disabled = state.offset === 0;
   $("next").disabled = state.offset + PAGE >= page.count;
   for (const ev of page.data) {
-    const img = el("img", { alt: `snapshot of event ${ev.id}` });
+    const hasSnap = ev.files.includes("snapshot.jpg");
+    const img = hasSnap ? el("img", { alt: `snapshot of event ${ev.id}` })
+      : el("div", { class: "no-snapshot" }, ev.status === "writing"
+        ? "evidence being written" : "no snapshot");
     const meta = el("div", { class: "meta" },
       el("div", {}, el("strong", {}, fmtTime(ev.start_utc))),
       el("div", {}, `camera ${ev.camera_id}`),
@@ -99,7 +102,7 @@ async function renderList() {
     const link = el("a", { href: `#/event/${encodeURIComponent(ev.id)}`, "data-event": ev.id },
                     img, meta);
     box.append(el("div", { class: "event-card" }, link));
-    if (ev.files.includes("snapshot.jpg")) {
+    if (hasSnap) {
       blobUrl(`/api/events/${encodeURIComponent(ev.id)}/snapshot.jpg`)
         .then((u) => { img.src = u; }).catch(() => {});
     }

@@ -12,7 +12,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -41,6 +41,7 @@ __all__ = [
 
 ROLES = ("viewer", "investigator", "admin")
 TOKEN_PREFIX = "fw_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class TokenError(FallwatchError):
@@ -125,7 +126,12 @@ def authenticate(store: EventStore, secret: str) -> TokenInfo | None:
             return None
         if row.revoked_utc is not None:
             return None
-        row.last_used_utc = datetime.now(UTC)
+        now = datetime.now(UTC)
+        last = _utc_opt(row.last_used_utc)
+        if last is None or now - last > LAST_USED_RESOLUTION:
+            # one write a minute per token, not one per request (a playing video asks
+            # many ranges; the supervisor shares the database)
+            row.last_used_utc = now
         return TokenInfo._from_row(row)
 
 

@@ -279,6 +279,8 @@ def test_tokens_created_listed_revoked(client: TestClient, site: Site) -> None:
     # only the hash is stored, and the list never shows secrets
     listed = client.get("/api/tokens", headers=admin)
     assert made["token"] not in listed.text and "token_sha256" not in listed.text
+    mine = next(t for t in listed.json()["data"] if t["id"] == made["id"])
+    assert mine["role"] == "investigator" and mine["last_used_utc"] is not None
     with site.store.session() as s:
         row = s.get(TokenRow, made["id"])
         assert row is not None and row.token_sha256 == hash_token(made["token"])
@@ -349,3 +351,26 @@ def test_first_start_says_how_to_make_an_admin_token(tmp_path: Path, analyzed: A
         assert r.status_code == 200
         assert "first" in [t["name"] for t in r.json()["data"]]
     site.store.close()
+
+
+def test_token_command_lists_and_revokes(client: TestClient, site: Site) -> None:
+    def cli(*args: str) -> str:
+        out = subprocess.run([sys.executable, "-m", "pipelines.cli", "token", *args,
+                              "--data", str(site.data)],
+                             capture_output=True, text=True, cwd=ROOT, check=True)
+        return out.stdout
+
+    secret = cli("create", "--role", "viewer", "--name", "front desk").strip().splitlines()[-1]
+    h = {"Authorization": f"Bearer {secret}"}
+    me = client.get("/api/me", headers=h).json()
+    assert (me["name"], me["role"]) == ("front desk", "viewer")
+    listed = cli("list")
+    line = next(ln for ln in listed.splitlines() if "front desk" in ln)
+    assert secret not in listed
+    token_id = line.split("\t")[0]
+    cli("revoke", token_id)
+    assert client.get("/api/me", headers=h).status_code == 401
+    bad = subprocess.run([sys.executable, "-m", "pipelines.cli", "token", "create", "--data",
+                          str(site.data), "--role", "root"], capture_output=True, text=True,
+                         cwd=ROOT)
+    assert bad.returncode == 2 and "viewer" in bad.stderr

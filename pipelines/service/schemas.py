@@ -31,6 +31,9 @@ class EventPublic(BaseModel):
     evidence_bytes: int
     completed_utc: datetime | None
     files: list[str]
+    video_size: list[int] | None = Field(
+        default=None, description="[width, height] of the camera's video, the pixels of "
+        "trajectory and origin (from the manifest; on /api/events/{id} only)")
 
 
 class EventsPublic(BaseModel):

@@ -127,6 +127,7 @@ def test_event_matches_what_analyze_found(client: TestClient, site: Site,
     assert set(ev["files"]) == {"original.mp4", "annotated.mp4", "snapshot.jpg",
                                 "manifest.json", "event.json"}
     assert "evidence_dir" not in ev  # server paths stay on the server
+    assert ev["video_size"] == [1920, 1080]  # the sample's pixels, those of the trajectory
 
 
 def test_download_is_the_file_and_its_sha256_is_in_the_manifest(client: TestClient,

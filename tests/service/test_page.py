@@ -133,6 +133,8 @@ def test_filter_open_and_play(served: tuple[Site, Server], browser_page: Page) -
     n_points = page.evaluate(
         "document.querySelector('#trajectory polyline').points.numberOfItems")
     assert n_points == len(ev.trajectory)
+    assert page.evaluate("document.querySelector('#trajectory svg').getAttribute('viewBox')") \
+        == "0 0 1920 1080"
     # an investigator gets the evidence downloads and the export
     expect(page.locator("#downloads button.download")).to_have_count(5)
     files = page.locator("#downloads button.download").evaluate_all(

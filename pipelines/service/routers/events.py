@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -93,7 +95,22 @@ def list_events(
 @router.get("/{event_id}", response_model=EventPublic, responses={404: {}})
 def get_event(event_id: str, store: StoreDep, settings: SettingsDep,
               _token: ViewerDep) -> EventPublic:
-    return _public(settings, get_event_or_404(store, event_id))
+    ev = get_event_or_404(store, event_id)
+    out = _public(settings, ev)
+    if "manifest.json" in out.files:
+        out.video_size = video_size(event_folder(settings, ev) / "manifest.json")
+    return out
+
+
+def video_size(manifest: Path) -> list[int] | None:
+    """``[width, height]`` of the source video as the manifest records it, else None."""
+    try:
+        src = json.loads(manifest.read_text(encoding="utf-8")).get("source") or {}
+        w, h = int(src["width"]), int(src["height"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("%s: no video size (%s)", manifest, exc)
+        return None
+    return [w, h] if w > 0 and h > 0 else None
 
 
 def _serve(request: Request, store: StoreDep, settings: SettingsDep, token: TokenInfo,

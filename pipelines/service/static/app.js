@@ -119,6 +119,7 @@ function trajectorySvg(ev, snapUrl, width, height) {
     im.setAttribute("href", snapUrl);
     im.setAttribute("width", width);
     im.setAttribute("height", height);
+    im.setAttribute("preserveAspectRatio", "none");
     svg.append(im);
   }
   const line = document.createElementNS(NS, "polyline");
@@ -174,6 +175,8 @@ async function renderEvent(id) {
   }
   const fig = $("trajectory");
   for (const old of fig.querySelectorAll("svg")) old.remove();
+  // trajectory and origin are in the video's pixels: draw in those, the snapshot stretched
+  // over them (it is a frame of the same video, perhaps scaled)
   let snap = null, w = 1920, h = 1080;
   if (ev.files.includes("snapshot.jpg")) {
     snap = await blobUrl(`${base}/snapshot.jpg`);
@@ -181,6 +184,7 @@ async function renderEvent(id) {
     im.src = snap;
     await im.decode().then(() => { w = im.naturalWidth; h = im.naturalHeight; }).catch(() => {});
   }
+  if (ev.video_size) [w, h] = ev.video_size;
   fig.prepend(trajectorySvg(ev, snap, w, h));
 
   const box = $("downloads");

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import logging
+import os
 import subprocess
 import sys
 import zipfile
@@ -375,3 +376,11 @@ def test_token_command_lists_and_revokes(client: TestClient, site: Site) -> None
                           str(site.data), "--role", "root"], capture_output=True, text=True,
                          cwd=ROOT)
     assert bad.returncode == 2 and "viewer" in bad.stderr
+
+
+def test_serve_without_a_data_folder_is_bad_usage(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "FALLWATCH_DATA"}
+    r = subprocess.run([sys.executable, "-m", "pipelines.cli", "serve", "--port", "1"],
+                       capture_output=True, text=True, cwd=ROOT, env=env)
+    assert r.returncode == 2
+    assert "expected --data DIR" in r.stderr

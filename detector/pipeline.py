@@ -149,7 +149,13 @@ class Detector:
 
     def finish(self) -> list[Event]:
         """End of the video: judge every live track and return the resulting events."""
-        return self._judge(self.tracker.finish())
+        c0 = time.perf_counter()
+        tracks = self.tracker.finish()
+        c1 = time.perf_counter()
+        events = self._judge(tracks)
+        self.timings["tracking"] += c1 - c0
+        self.timings["judge"] += time.perf_counter() - c1
+        return events
 
     # -- internals ------------------------------------------------------------------------
     def _judge(self, tracks: list[Track]) -> list[Event]:

@@ -102,7 +102,7 @@ def test_reopening_runs_migrations_once_and_keeps_data(store: EventStore) -> Non
     try:
         assert again.get_event("tower-3_0001") is not None
         with again.engine.connect() as c:
-            assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+            assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     finally:
         again.close()
 

@@ -173,6 +173,9 @@ class Detector:
                 self._reject(tr, v.reason)
                 self._rejected_tracks.append(tr)
                 continue
+            if self._shadowed(tr):
+                self._reject(tr, "retraces a longer track still being followed")
+                continue
             if self.classifier is not None or self.candidate_hook is not None:
                 self._describe(tr, v)
             if self.candidate_hook is not None:
@@ -258,6 +261,31 @@ class Detector:
                       h=a[:, 5].astype(np.int32), area=a[:, 6].astype(np.int32),
                       contrast=a[:, 7].astype(np.float32), strength=a[:, 8].astype(np.float32))
         return Blobs.concat([blobs, extra])
+
+    def _shadowed(self, tr: Track) -> bool:
+        """True when ``tr`` is a piece of an object that an older, still live track follows.
+
+        A big or elongated object (a carton, cloth) can throw off a second blob that is
+        tracked for a while beside the main one; judged alone, that piece may pass as a
+        fall of its own from the wrong floor, and it ends first. The live track that was
+        born earlier and shares most of ``tr``'s frames at the same place decides instead.
+        """
+        radius = self.cfg.dedup_radius + 2.0 * float(np.sqrt(np.median(tr.area)))
+        t_first = float(tr.t[0])
+        for rows in self.tracker.histories():
+            if len(rows) < len(tr) or rows[0][0] >= t_first:
+                continue
+            a = np.asarray(rows, dtype=np.float64)
+            # where the live track was at tr's times (the two may take turns with the blobs)
+            within = (tr.t >= a[0, 0]) & (tr.t <= a[-1, 0])
+            if int(within.sum()) < max(3, len(tr) // 2):
+                continue
+            bx = np.interp(tr.t[within], a[:, 0], a[:, 1])
+            by = np.interp(tr.t[within], a[:, 0], a[:, 2])
+            d = np.hypot(tr.x[within] - bx, tr.y[within] - by)
+            if int((d <= radius).sum()) >= max(3, len(tr) // 2):
+                return True
+        return False
 
     def _rejoin(self, tr: Track) -> Track | None:
         """``tr`` joined after the rejected track it continues, if one ended just before it.

@@ -213,6 +213,11 @@ class Tracker:
         spread = np.sqrt(np.maximum(cov[:, 0, 0] + cov[:, 1, 1], 0.0))
         return est, mean[:, 0], mean[:, 1], 3.0 * spread + self.cfg.measurement_sigma
 
+    def histories(self) -> list[list[tuple[float, float, float, float, float, float]]]:
+        """The detections so far of every live track: rows ``(t, x, y, area, contrast,
+        strength)``, oldest first (read-only views of the tracker's own lists)."""
+        return list(self._hist.values())
+
     # -- per frame ---------------------------------------------------------------------
     def step(self, blobs: Blobs, t: float, blind: bool = False) -> list[Track]:
         """Advance to time ``t`` with this frame's blobs; return the tracks that ended.

@@ -468,7 +468,10 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
         return None
     if not -cfg.max_wall_distance_m <= float(lin.p0[1]) <= 1.0:
         return None
-    if lin.release_dt < -cfg.release_lookback_s:
+    # released in view: only an object entering at the top edge may have been falling for
+    # long unseen; a piece of a fall picked up mid-picture (a fragment) may not
+    top = float(track.y[0]) <= cfg.entry_margin_hps * geom.height
+    if lin.release_dt < -(cfg.release_lookback_s if top else cfg.rescue_unseen_s):
         return None
     keep = np.flatnonzero(inl)
     if keep.size > 48:  # evenly in time: the fit's cost grows with the points
@@ -481,6 +484,8 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
     if fit is None or fit.rms_px > cfg.max_fit_rms_px + 0.25 * size_px:
         return None
     if fit.lookback_exceeded or fit.inliers.mean() < 1.0 - cfg.max_outlier_frac:
+        return None
+    if not top and float(t[keep][0] - t[0]) + fit.release_dt < -cfg.rescue_unseen_s:
         return None
     if not -cfg.max_wall_distance_m <= float(fit.release[1]) <= 1.0:
         return None

@@ -148,7 +148,7 @@ def test_a_dot_that_fades_under_the_threshold_every_other_frame_keeps_its_track(
     things = [Thing(path, radius=2.0, contrast=-36, hidden=lambda i: i % 2 != 0),
               Thing(path, radius=2.0, contrast=-5)]
     frames = render(things, 100, seed=seed, noise=2.0)
-    with_recovery, _ = run(frames, calibration=CAL)
+    with_recovery, _ = run(frames, calibration=CAL, config=DetectorConfig(recover_ratio=0.7))
     without, det = run(frames, calibration=CAL, config=DetectorConfig(recover_ratio=0.0))
     assert len(with_recovery) == 1
     assert _near(with_recovery[0].trajectory, path, 3.0) > 0.9

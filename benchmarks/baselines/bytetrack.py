@@ -69,8 +69,8 @@ class _Detections:
 
 class ByteTrackAdapter:
     """Stands in for ``detector.tracking.Tracker``: ``step(blobs, t, blind)`` and ``finish()``
-    return finished ``Track`` objects (working pixels); ``ids``, ``updated`` and
-    ``predictions`` are the other parts of the tracker the Detector reads."""
+    return finished ``Track`` objects (working pixels); ``ids``, ``updated``,
+    ``predictions`` and ``histories`` are the other parts of the tracker the Detector reads."""
 
     def __init__(self) -> None:
         self.bt = _import_bytetracker()(SimpleNamespace(**BYTETRACK_ARGS))
@@ -105,6 +105,11 @@ class ByteTrackAdapter:
         feature of our tracker; with BYTETracker it gets no predictions to search around."""
         z = np.zeros(0)
         return np.zeros(0, np.intp), z, z, z
+
+    def histories(self) -> list[list[list[float]]]:
+        """Rows ``t, x, y, area, contrast, strength`` of every live track (the Detector
+        asks whether a finished track retraces an older live one)."""
+        return list(self.hist.values())
 
     def finish(self) -> list[Track]:
         return [self._track(tid) for tid in list(self.hist)]

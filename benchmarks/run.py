@@ -11,6 +11,7 @@ people. Inputs are generated from fixed seeds into ``benchmarks/.cache/`` and re
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -22,6 +23,10 @@ from benchmarks.baselines import part as baselines
 from benchmarks.common import machine, make_scene, part_arguments, setup_logging, write_part
 from benchmarks.plots import write_plots
 from benchmarks.report import PARTS, write_report
+
+# worker processes are spawned, never forked: a fork of a process whose torch or OpenCV
+# thread pools have started can hang in the child
+_SPAWN = multiprocessing.get_context("spawn")
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +57,7 @@ def run_all(out: Path, quick: bool, parts: tuple[str, ...] = PARTS,
     if jobs > 1:
         # scenes are generated before the parts fork, so no two processes write one file
         _prepare(quick, parts, jobs)
-        with ProcessPoolExecutor(min(jobs, len(parts))) as pool:
+        with ProcessPoolExecutor(min(jobs, len(parts)), mp_context=_SPAWN) as pool:
             futures = {name: pool.submit(_timed, name, quick) for name in parts}
             done = {name: f.result() for name, f in futures.items()}
     else:
@@ -75,7 +80,7 @@ def _prepare(quick: bool, parts: tuple[str, ...], jobs: int) -> None:
     if "scaling" in parts:
         reqs += scaling.scene_requests(quick)
     unique = list(dict.fromkeys(reqs))
-    with ProcessPoolExecutor(jobs) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=_SPAWN) as pool:
         list(pool.map(make_scene, unique))
 
 

@@ -27,6 +27,7 @@ import itertools
 import json
 import logging
 import math
+import multiprocessing
 import sys
 import time
 from collections import defaultdict
@@ -43,6 +44,10 @@ from pipelines.analyze import (
     write_json_atomic,
 )
 from pipelines.camera import CameraFile, load_camera
+
+# worker processes are spawned, never forked: a fork of a process whose torch or OpenCV
+# thread pools have started can hang in the child
+_SPAWN = multiprocessing.get_context("spawn")
 
 log = logging.getLogger(__name__)
 
@@ -400,7 +405,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     t0 = time.perf_counter()
     if args.jobs > 1:
-        with ProcessPoolExecutor(min(args.jobs, len(scenes))) as pool:
+        with ProcessPoolExecutor(min(args.jobs, len(scenes)), mp_context=_SPAWN) as pool:
             rows = list(pool.map(evaluate_scene, scenes, [model] * len(scenes)))
     else:
         rows = [evaluate_scene(s, model) for s in scenes]

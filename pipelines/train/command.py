@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import sys
@@ -31,6 +32,10 @@ from detector.config import DetectorConfig
 from pipelines.synth.scene import SynthOptions
 from pipelines.train.collect import COLLECT_OVERRIDES, Candidate, CollectJob, collect_scene
 from pipelines.train.fit import fit_tracknet, measure
+
+# worker processes are spawned, never forked: a fork of a process whose torch or OpenCV
+# thread pools have started can hang in the child
+_SPAWN = multiprocessing.get_context("spawn")
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +66,7 @@ def collect(seed: int, count: int, hard: int, duration_s: float, jobs: int,
                      time.perf_counter() - t0)
 
     if jobs > 1:
-        with ProcessPoolExecutor(jobs) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=_SPAWN) as pool:
             for i, cands in enumerate(pool.map(collect_scene, todo, chunksize=1)):
                 took(i, cands)
     else:

@@ -42,8 +42,8 @@ def test_day_sample_physics_finds_both_objects_with_their_floors() -> None:
 
 
 def test_day_sample_with_the_shipped_classifier_keeps_the_carton_and_its_floor() -> None:
-    """The default run (shipped weights). Known weakness, stated in the model card's
-    notes: the shipped classifier scores the can's track near 0 and drops it."""
+    """The default run (shipped weights). Known weakness, stated in the README's demo
+    section: the shipped classifier scores the can's track near 0 and drops it."""
     out, truth = _scene("day_7_0000")
     s = score_scene(out["events"], truth)
     assert s["matched"] >= 1 and s["false_alarms"] == 0 and s["floor_within1"] >= 1

@@ -62,7 +62,8 @@ class CameraFile(BaseModel):
         return self.facade.calibration() if self.facade is not None else None
 
 
-def _describe(err: ValidationError) -> str:
+def describe_validation_error(err: ValidationError) -> str:
+    """One line naming each bad key of a pydantic validation error (unknown keys too)."""
     parts = []
     for e in err.errors():
         loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
@@ -82,7 +83,7 @@ def parse_camera(data: Any, origin: str) -> CameraFile:
     try:
         cam = CameraFile.model_validate(data)
     except ValidationError as e:
-        raise CameraFileError(f"{origin}: {_describe(e)}") from None
+        raise CameraFileError(f"{origin}: {describe_validation_error(e)}") from None
     try:
         cam.calibration()
     except CalibrationError as e:

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pipelines.camera import CameraFile, load_camera, parse_camera
+from pipelines.camera import CameraFile, describe_validation_error, load_camera, parse_camera
 from pipelines.errors import CameraFileError
 from pipelines.store.retention import RetentionPolicy
 
@@ -84,17 +84,6 @@ class SiteFile(BaseModel):
     live: LiveSettings = Field(default_factory=LiveSettings)
 
 
-def _describe(err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
-        if e["type"] == "extra_forbidden":
-            parts.append(f"unknown key '{loc}'")
-        else:
-            parts.append(f"'{loc}': {e['msg']}")
-    return "; ".join(parts)
-
-
 def parse_site(data: Any, origin: Path) -> SiteFile:
     """Validate a site mapping read from ``origin`` (camera paths are relative to it)."""
     if not isinstance(data, dict):
@@ -126,7 +115,7 @@ def parse_site(data: Any, origin: Path) -> SiteFile:
     try:
         site = SiteFile.model_validate({**data, "cameras": []} | {"cameras": cameras})
     except ValidationError as e:
-        raise CameraFileError(f"{origin}: {_describe(e)}") from None
+        raise CameraFileError(f"{origin}: {describe_validation_error(e)}") from None
     return site
 
 

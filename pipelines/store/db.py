@@ -47,6 +47,15 @@ class StoreError(FallwatchError):
     """The event store could not be opened or refused an operation (names the database)."""
 
 
+def _json_ready(record: Any) -> dict[str, Any]:
+    """A record dataclass as a dict with its times as ISO 8601 UTC strings."""
+    out: dict[str, Any] = asdict(record)
+    for k, v in out.items():
+        if isinstance(v, datetime):
+            out[k] = v.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return out
+
+
 def _utc(t: datetime | None) -> datetime | None:
     if t is None:
         return None
@@ -83,11 +92,7 @@ class EventRecord:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (times as ISO 8601 strings)."""
-        out = asdict(self)
-        for k, v in out.items():
-            if isinstance(v, datetime):
-                out[k] = v.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        return out
+        return _json_ready(self)
 
     @classmethod
     def _from_row(cls, row: EventRow) -> EventRecord:
@@ -122,11 +127,8 @@ class CameraStatus:
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        for k, v in out.items():
-            if isinstance(v, datetime):
-                out[k] = v.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        return out
+        """JSON-ready dict (times as ISO 8601 strings)."""
+        return _json_ready(self)
 
     @classmethod
     def _from_row(cls, row: CameraRow) -> CameraStatus:

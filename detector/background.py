@@ -4,12 +4,13 @@ Per frame, on the working image (the luma shrunk by ``downscale`` with INTER_ARE
 
 1. *Illumination*: the block means of the frame are divided by the block means of the
    background (which are kept as their own running average: block-averaging commutes
-   with the running average), the ratio is smoothly upsampled and the frame divided by
-   it. Cloud shadows and exposure drift thus cancel; a small object barely moves its
-   block's mean.
-2. *Difference*: the background is a running average (``background_tau_s``). To ride out
-   camera shake of about one working pixel, the frame is compared with the 3x3 minimum
-   and maximum of the background: ``diff = max(f - max3(B), min3(B) - f, 0)``.
+   with the running average). When enough blocks changed (a cloud, exposure drift), the
+   ratio is smoothly upsampled and the frame divided by it. A frame where no block mean
+   moved by more than ``_GAIN_GREY`` skips this pass (quiet frames, small movers).
+2. *Difference*: the background is a float running average (``background_tau_s``),
+   compared in quarter grey levels (refreshed every ``noise_update_every`` frames). To ride out
+   camera shake, the frame can be compared with the min and max of the background over
+   ``shake_radius``: ``diff = max(f - max(B), min(B) - f, 0)``.
 3. *Adaptive threshold*: a per-pixel running mean of ``|f - B|`` (the noise map, refreshed
    every few frames) gives ``thr = threshold_k * noise + threshold_min``; swaying
    leaves and flickering water raise their own threshold and nobody else's.
@@ -17,13 +18,17 @@ Per frame, on the working image (the luma shrunk by ``downscale`` with INTER_ARE
    shake), the background is re-seeded from the current frame and the caller is told
    to ignore blobs for ``guard_blind_s``.
 
-Only OpenCV/numpy kernels touch pixels. All images are ``(h, w)`` working-resolution.
+Only OpenCV/numpy kernels touch pixels. The per-frame passes are uint16 fixed point
+(quarter grey levels; half the memory traffic of float32: at 960x540 the model is
+memory-bound, not compute-bound); only the running averages are float32.
+All images are ``(h, w)`` working-resolution.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -33,6 +38,10 @@ from detector.config import DetectorConfig
 log = logging.getLogger(__name__)
 
 _KERNEL3 = np.ones((3, 3), np.uint8)
+# frame and background are compared in uint16 fixed point with two fractional bits:
+# thresholds sit at 2-4 grey levels, where whole grey levels are too coarse a step
+QUANT = 4
+_SHIFT = 2
 
 
 def work_size(width: int, height: int, downscale: int) -> tuple[int, int]:
@@ -49,27 +58,78 @@ def shrink(luma: np.ndarray, downscale: int, size: tuple[int, int]) -> np.ndarra
     return cv2.resize(src, (w, h), interpolation=cv2.INTER_AREA)
 
 
+class SignedDiff:
+    """``(frame - background) / scale`` in grey levels, computed only where it is looked at.
+
+    Indexing (``sd[ys, xs]``, slices) returns float32 values; ``patch`` cuts a sub-pixel
+    square around a point; ``full()`` gives the whole image.
+    """
+
+    __slots__ = ("background", "frame", "scale")
+
+    def __init__(self, frame: np.ndarray, background: np.ndarray, scale: float = 1.0) -> None:
+        self.frame = frame
+        self.background = background
+        self.scale = float(scale)
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        f = self.frame[index].astype(np.float32)
+        d: np.ndarray = f - self.background[index].astype(np.float32)
+        return d / np.float32(self.scale) if self.scale != 1.0 else d
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.frame.shape)
+
+    def full(self) -> np.ndarray:
+        """(h, w) float32 signed difference."""
+        return cv2.subtract(self.frame, self.background, dtype=cv2.CV_32F) / np.float32(
+            self.scale)
+
+    def patch(self, side: int, centre: tuple[float, float]) -> np.ndarray:
+        """(side, side) float32 square centred at ``centre`` (x, y), sub-pixel, with the
+        image's border replicated (as ``cv2.getRectSubPix``)."""
+        h, w = self.frame.shape[:2]
+        cx, cy = centre
+        x0 = min(max(int(np.floor(cx - side / 2.0)) - 1, 0), w - 1)
+        y0 = min(max(int(np.floor(cy - side / 2.0)) - 1, 0), h - 1)
+        x1 = min(max(int(np.ceil(cx + side / 2.0)) + 2, x0 + 1), w)
+        y1 = min(max(int(np.ceil(cy + side / 2.0)) + 2, y0 + 1), h)
+        roi = self[y0:y1, x0:x1]
+        return cv2.getRectSubPix(roi, (side, side), (cx - x0, cy - y0))
+
+
 @dataclass
 class Foreground:
     """What the background model says about one frame.
 
     Attributes:
         mask: (h, w) uint8, 255 where foreground.
-        diff: (h, w) float32, ``max(f - max3(B), min3(B) - f, 0)`` in grey levels.
-        signed: (h, w) float32, illumination-corrected ``f - B`` (sign: brighter/darker).
-        thresh: (h, w) float32, the per-pixel threshold applied to ``diff``.
+        diff: (h, w) uint16, ``max(f - max(B), min(B) - f, 0)`` in quarter grey levels.
+        thresh: (h, w) uint16, the per-pixel threshold (quarter grey levels): foreground
+            where ``diff > thresh``.
+        frame: (h, w) uint16 working image after the illumination correction (x4).
+        background: (h, w) uint16 background it was compared with (x4).
         fraction: share of working pixels that are foreground.
         tripped: the global-change guard tripped on this frame (background re-seeded).
         blind: blobs of this frame should be ignored (warm-up or after the guard).
+        corrected: the illumination correction was applied to this frame.
     """
 
     mask: np.ndarray
     diff: np.ndarray
-    signed: np.ndarray
     thresh: np.ndarray
+    frame: np.ndarray
+    background: np.ndarray
     fraction: float
     tripped: bool
     blind: bool
+    corrected: bool = False
+
+    @property
+    def signed(self) -> SignedDiff:
+        """``frame - background`` in grey levels (brighter > 0), evaluated where indexed."""
+        return SignedDiff(self.frame, self.background, QUANT)
 
 
 class BackgroundModel:
@@ -80,6 +140,11 @@ class BackgroundModel:
         fps: nominal frame rate, turns time constants into per-frame rates.
         config: detector configuration.
     """
+
+    # the illumination correction runs when a block's mean moved by more than this many
+    # grey levels from the background's: left out, it would change no pixel by more than
+    # about twice that, well under any threshold
+    _GAIN_GREY = 0.75
 
     def __init__(self, size: tuple[int, int], fps: float, config: DetectorConfig) -> None:
         self.cfg = config
@@ -98,34 +163,49 @@ class BackgroundModel:
         self.bg_frames = 0
         self.noise_updates = 0
         self.blind_frames_left = 0
-        self._bg: np.ndarray | None = None
+        self.corrections = 0  # frames that took the illumination correction
+        self._bg: np.ndarray | None = None  # float32 running average
         self._bg_blocks: np.ndarray | None = None
-        self._lo = np.zeros((self.h, self.w), np.float32)
-        self._hi = np.zeros((self.h, self.w), np.float32)
-        self._noise = np.full((self.h, self.w), config.noise_init, np.float32)
-        self._thresh = np.empty((self.h, self.w), np.float32)
+        shape = (self.h, self.w)
+        u16 = np.uint16
+        self._bgq = np.zeros(shape, u16)  # the background, x QUANT, rounded
+        self._lo = np.zeros(shape, u16)
+        self._hi = np.zeros(shape, u16)
+        # per-pixel mean |f - B|, x QUANT
+        self._noise = np.full(shape, config.noise_init * QUANT, np.float32)
+        self._thresh = np.empty(shape, u16)
         self._refresh_thresh()
-        self._f = np.empty((self.h, self.w), np.float32)
-        self._tmp = np.empty((self.h, self.w), np.float32)
-        self._diff = np.empty((self.h, self.w), np.float32)
-        self._signed = np.empty((self.h, self.w), np.float32)
-        self._zeros = np.zeros((self.h, self.w), np.float32)
+        self._f = np.empty(shape, u16)
+        self._diff = np.empty(shape, u16)
+        self._tmp = np.empty(shape, u16)
+        self._absd = np.empty(shape, u16)
         self.warmup_frames = round(config.warmup_s * fps)
+        self.fg_rate = config.foreground_learn_rate
+        self.settle_frames = max(round(config.background_tau_s * fps), self.warmup_frames)
         self.guard_blind_frames = round(config.guard_blind_s * fps)
 
     # -- helpers -------------------------------------------------------------------------
     def _blocks(self, img: np.ndarray) -> np.ndarray:
+        """(h // block, w // block) float32 exact block means of the uint8 image ``img``.
+
+        From the integral image: a uint8 INTER_AREA resize rounds its means to whole grey
+        levels, too coarse to tell a cloud from noise, and float resizing costs more.
+        """
         b = self.block
         hb, wb = self.h // b, self.w // b
-        return cv2.resize(img[: hb * b, : wb * b], (wb, hb), interpolation=cv2.INTER_AREA).astype(
-            np.float32
-        )
+        depth = cv2.CV_32S if self.w * self.h * 255 < 2**31 else cv2.CV_64F
+        ii = cv2.integral(img[: hb * b, : wb * b], sdepth=depth)
+        c = ii[::b, ::b]
+        sums = c[1:, 1:] - c[:-1, 1:] - c[1:, :-1] + c[:-1, :-1]
+        return sums.astype(np.float32) * np.float32(1.0 / (b * b))
 
     def _refresh_thresh(self) -> None:
+        # floor(k * s * noise + min * s), x QUANT: ``diff > thresh`` for whole diffs is
+        # then the same test as against the real-valued threshold
         s = self.thresh_scale
         cv2.addWeighted(
-            self._noise, self.cfg.threshold_k * s, self._noise, 0.0, self.cfg.threshold_min * s,
-            dst=self._thresh,
+            self._noise, self.cfg.threshold_k * s, self._noise, 0.0,
+            self.cfg.threshold_min * s * QUANT - 0.5, dst=self._thresh, dtype=cv2.CV_16U,
         )
 
     def feedback(self, n_regions: int) -> None:
@@ -146,15 +226,13 @@ class BackgroundModel:
 
     def _refresh_bounds(self) -> None:
         assert self._bg is not None
-        if self.cfg.shake_radius > 0:
-            k = _KERNEL3 if self.cfg.shake_radius == 1 else np.ones(
-                (2 * self.cfg.shake_radius + 1,) * 2, np.uint8
-            )
-            cv2.erode(self._bg, k, dst=self._lo)
-            cv2.dilate(self._bg, k, dst=self._hi)
-        else:
-            self._lo[...] = self._bg
-            self._hi[...] = self._bg
+        cv2.addWeighted(self._bg, float(QUANT), self._bg, 0.0, 0.0, dst=self._bgq,
+                        dtype=cv2.CV_16U)
+        r = self.cfg.shake_radius
+        if r > 0:
+            k = _KERNEL3 if r == 1 else np.ones((2 * r + 1,) * 2, np.uint8)
+            cv2.erode(self._bgq, k, dst=self._lo)
+            cv2.dilate(self._bgq, k, dst=self._hi)
 
     def seed(self, small: np.ndarray) -> None:
         """Re-seed the background from the (h, w) uint8 working image."""
@@ -164,11 +242,24 @@ class BackgroundModel:
             self._bg_blocks = self._blocks(small)
         self._refresh_bounds()
 
+    def _correct(self, small: np.ndarray, fb: np.ndarray) -> bool:
+        """Write the illumination-corrected frame into ``self._f``; False when not needed."""
+        assert self._bg_blocks is not None
+        if float(cv2.norm(fb, self._bg_blocks, cv2.NORM_INF)) <= self._GAIN_GREY:
+            return False
+        gain = cv2.divide(fb + 1.0, self._bg_blocks + 1.0)
+        np.clip(gain, 0.25, 4.0, out=gain)
+        gain_up = cv2.resize(gain, (self.w, self.h), interpolation=cv2.INTER_LINEAR)
+        cv2.divide(small, gain_up, dst=self._f, scale=float(QUANT), dtype=cv2.CV_16U)
+        return True
+
     # -- main ----------------------------------------------------------------------------
     def apply(self, small: np.ndarray) -> Foreground:
         """Foreground of the (h, w) uint8 working image; updates the model."""
         if small.shape != (self.h, self.w):
             raise ValueError(f"expected a ({self.h}, {self.w}) working image, got {small.shape}")
+        if small.dtype != np.uint8:
+            raise ValueError(f"expected a uint8 working image, got {small.dtype}")
         cfg = self.cfg
         self.frames += 1
         if self._bg is None:
@@ -176,23 +267,24 @@ class BackgroundModel:
             self.blind_frames_left = max(self.blind_frames_left, self.warmup_frames)
         assert self._bg is not None
 
-        f = self._f
+        corrected = False
+        fb = None
         if self.block:
-            assert self._bg_blocks is not None
             fb = self._blocks(small)
-            gain = cv2.divide(fb + 1.0, self._bg_blocks + 1.0)
-            np.clip(gain, 0.25, 4.0, out=gain)
-            gain_up = cv2.resize(gain, (self.w, self.h), interpolation=cv2.INTER_LINEAR)
-            cv2.divide(small, gain_up, dst=f, dtype=cv2.CV_32F)
+            corrected = self._correct(small, fb)
+        f = self._f
+        if corrected:
+            self.corrections += 1
         else:
-            f[...] = small
+            np.left_shift(small, _SHIFT, out=f, dtype=np.uint16)
 
-        diff, tmp = self._diff, self._tmp
-        cv2.subtract(f, self._hi, dst=diff)
-        cv2.subtract(self._lo, f, dst=tmp)
-        cv2.max(diff, tmp, dst=diff)
-        cv2.threshold(diff, 0.0, 0.0, cv2.THRESH_TOZERO, dst=diff)  # SIMD; np.maximum is 4x slower
-        cv2.subtract(f, self._hi if cfg.shake_radius == 0 else self._bg, dst=self._signed)
+        diff = self._diff
+        if cfg.shake_radius > 0:
+            cv2.subtract(f, self._hi, dst=diff)  # unsigned: saturates at 0
+            cv2.subtract(self._lo, f, dst=self._tmp)
+            cv2.max(diff, self._tmp, dst=diff)
+        else:
+            cv2.absdiff(f, self._bgq, dst=diff)
 
         mask = cv2.compare(diff, self._thresh, cv2.CMP_GT)
         fg = cv2.countNonZero(mask)
@@ -203,28 +295,42 @@ class BackgroundModel:
             self.noise_updates += 1
             a = max(self.alpha_noise, 1.0 / self.noise_updates)
             # clipped at the threshold: a passing object barely raises the noise
-            noise_in = cv2.min(cv2.absdiff(self._signed, self._zeros), self._thresh)
+            absd = diff if cfg.shake_radius == 0 else cv2.absdiff(f, self._bgq, dst=self._absd)
+            noise_in = cv2.min(absd, self._thresh, dst=self._absd)
             cv2.accumulateWeighted(noise_in, self._noise, a)
             self._refresh_thresh()
+        bgq = self._bgq
         if fraction > cfg.guard_fraction and not warming:
+            bgq = bgq.copy()  # what this frame was compared with, before the re-seed
             self.trip(small, reason=f"{fraction:.1%} of the frame changed")
             tripped = True
         else:
             # plain averages while young, running averages after
             self.bg_frames += 1
             a_bg = max(self.alpha_bg, 1.0 / self.bg_frames)
-            # the background follows the raw frame (so its block means are exactly the
-            # running average of the frame's block means); only the comparison is corrected
-            cv2.accumulateWeighted(small, self._bg, a_bg)
-            if self.block:
+            # the background follows the raw frame; only the comparison is corrected.
+            # Foreground pixels learn at ``foreground_learn_rate``: a falling object that
+            # dawdles a few frames (a can tumbling off a sill) leaves no ghost for its
+            # track to latch on to, while a lasting change is still learnt in seconds. Not
+            # for one time constant after a (re-)seed: whatever moved away from where the
+            # seed caught it must be forgotten at the full rate.
+            slow = a_bg * self.fg_rate
+            if fg and slow < a_bg and self.bg_frames > self.settle_frames:
+                cv2.accumulateWeighted(small, self._bg, slow)
+                rest = 1.0 - (1.0 - a_bg) / (1.0 - slow)
+                cv2.accumulateWeighted(small, self._bg, rest, mask=cv2.bitwise_not(mask))
+            else:
+                cv2.accumulateWeighted(small, self._bg, a_bg)
+            if fb is not None:
                 assert self._bg_blocks is not None
                 cv2.accumulateWeighted(fb, self._bg_blocks, a_bg)
             if self.frames % cfg.noise_update_every == 0:
+                bgq = bgq.copy()  # keep what this frame was compared with
                 self._refresh_bounds()
         blind = self.blind_frames_left > 0
         if blind and not tripped:
             self.blind_frames_left -= 1
-        return Foreground(mask, diff, self._signed, self._thresh, fraction, tripped, blind)
+        return Foreground(mask, diff, self._thresh, f, bgq, fraction, tripped, blind, corrected)
 
     def trip(self, small: np.ndarray, reason: str) -> None:
         """Global change: re-seed the background from ``small`` and go blind for a moment."""

@@ -14,6 +14,8 @@ from dataclasses import dataclass, fields
 import cv2
 import numpy as np
 
+from detector.background import SignedDiff
+
 _PATCH = 12  # regions whose box fits in PATCH x PATCH work px take the vectorised path
 
 
@@ -88,7 +90,7 @@ def extract_blobs(
     mask: np.ndarray,
     diff: np.ndarray,
     thresh: np.ndarray,
-    signed: np.ndarray,
+    signed: np.ndarray | SignedDiff,
     *,
     max_blobs: int,
     min_area: int = 1,
@@ -100,9 +102,10 @@ def extract_blobs(
 
     Args:
         mask: (h, w) uint8 foreground (255 = foreground).
-        diff: (h, w) float32 non-negative difference from the background.
-        thresh: (h, w) float32 per-pixel threshold that made ``mask``.
-        signed: (h, w) float32 signed difference (its sign says brighter/darker).
+        diff: (h, w) non-negative difference from the background (uint8 or float32).
+        thresh: (h, w) per-pixel threshold that made ``mask`` (same dtype as ``diff``).
+        signed: (h, w) signed difference (its sign says brighter/darker): an array, or
+            anything indexable like one (``detector.background.SignedDiff``).
         max_blobs: the cap on regions; more means a global change.
         min_area, max_area: bounds on foreground pixels per kept blob.
         merge_radius: pieces closer than this many pixels join one region.
@@ -141,8 +144,8 @@ def extract_blobs(
         shape = (si.size, _PATCH, _PATCH)
         ys = np.broadcast_to(np.minimum(ys, hh - 1), shape)
         xs = np.broadcast_to(np.minimum(xs, ww - 1), shape)
-        d = diff[ys, xs]
-        t = thresh[ys, xs]
+        d = diff[ys, xs].astype(np.float32)
+        t = thresh[ys, xs].astype(np.float32)
         fg = (mask[ys, xs] > 0) & valid
         wgt = np.where(valid, np.maximum(d - 0.5 * t, 0.0), 0.0).reshape(si.size, -1)
         ratio = np.where(valid, d / np.maximum(t, 1e-6), 0.0).reshape(si.size, -1)
@@ -159,7 +162,7 @@ def extract_blobs(
 
     for i in np.flatnonzero(~small):
         sl = (slice(y0[i], y0[i] + bh[i]), slice(x0[i], x0[i] + bw[i]))
-        d, t, m = diff[sl], thresh[sl], mask[sl]
+        d, t, m = diff[sl].astype(np.float32), thresh[sl].astype(np.float32), mask[sl]
         wgt = np.maximum(d - 0.5 * t, 0.0)
         wsum = float(wgt.sum())
         gy, gx = np.mgrid[sl]
@@ -173,7 +176,7 @@ def extract_blobs(
         ratio = d / np.maximum(t, 1e-6)
         pk = np.unravel_index(int(ratio.argmax()), ratio.shape)
         strength[i] = ratio[pk]
-        contrast[i] = signed[sl][pk]
+        contrast[i] = signed[y0[i] + pk[0], x0[i] + pk[1]]
 
     keep = (area >= min_area) & (area <= max_area)
     blobs = Blobs(cx, cy, x0, y0, bw, bh, area, contrast, strength)

@@ -35,6 +35,14 @@ class DetectorConfig(BaseModel):
         le=60.0,
         description="Time constant of the running-average background.",
     )
+    foreground_learn_rate: float = Field(
+        default=0.35,
+        ge=0.0,
+        le=1.0,
+        description="The background learns this frame's foreground pixels at this fraction "
+        "of its rate (1: like any other pixel), so that an object pausing for a moment "
+        "leaves no ghost behind.",
+    )
     noise_tau_s: float = Field(
         default=3.0,
         ge=0.1,
@@ -200,6 +208,21 @@ class DetectorConfig(BaseModel):
         ge=0.0,
         le=5.0,
         description="An established track ends after this long unseen.",
+    )
+    reacquire_misses: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="A track unseen for this many frames in a row takes back only a blob of "
+        "at least ``reacquire_strength``: its gate has grown wide by then, and a one-pixel "
+        "speck of noise in it would bend the track away from the object.",
+    )
+    reacquire_strength: float = Field(
+        default=1.5,
+        ge=1.0,
+        le=100.0,
+        description="Least blob strength (peak diff / threshold) a track takes after "
+        "``reacquire_misses`` missed frames.",
     )
     max_track_s: float = Field(
         default=12.0, ge=1.0, le=600.0, description="Tracks older than this are judged and ended."

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
-from detector.background import BackgroundModel, shrink, work_size
+from detector.background import BackgroundModel, SignedDiff, shrink, work_size
 from detector.blobs import Blobs, extract_blobs
 from detector.calibration import FacadeCalibration
 from detector.classifier import TrackClassifier
@@ -86,7 +86,9 @@ class Detector:
                 cv2.fillPoly(inc, [np.round(pts).astype(np.int32)], 0)
             self.include = inc
         self._recent: list[Event] = []
-        self._rejected_tracks: list[Track] = []  # recently rejected, for re-joining fragments
+        # recently rejected tracks, for re-joining fragments: (end time, x and y
+        # extrapolation polynomials in time since the end, track)
+        self._rejected_tracks: list[tuple[float, np.ndarray, np.ndarray, Track]] = []
         self.frames = 0
         self.guard_trips = 0
         self.rejected: list[tuple[int, str]] = []  # (track id, reason) of recent rejections
@@ -171,7 +173,7 @@ class Detector:
                         tr, v = joined, jv
             if not v.accepted:
                 self._reject(tr, v.reason)
-                self._rejected_tracks.append(tr)
+                self._remember_rejected(tr)
                 continue
             if self._shadowed(tr):
                 self._reject(tr, "retraces a longer track still being followed")
@@ -202,8 +204,8 @@ class Detector:
             self._recent = [e for e in self._recent if e.end_s > newest - 10.0]
         return out
 
-    def _recover(self, blobs: Blobs, diff: np.ndarray, thresh: np.ndarray, signed: np.ndarray,
-                 t: float) -> Blobs:
+    def _recover(self, blobs: Blobs, diff: np.ndarray, thresh: np.ndarray,
+                 signed: np.ndarray | SignedDiff, t: float) -> Blobs:
         """``blobs`` plus weak detections where established tracks are expected.
 
         Hysteresis in space and time: a small object against a facade of its own colour
@@ -236,7 +238,8 @@ class Detector:
             y0, y1 = max(cy - r, 0), min(cy + r + 1, h)
             if x1 <= x0 or y1 <= y0:
                 continue
-            ratio = diff[y0:y1, x0:x1] / thresh[y0:y1, x0:x1]
+            ratio = diff[y0:y1, x0:x1].astype(np.float32) / np.maximum(
+                thresh[y0:y1, x0:x1].astype(np.float32), 1.0)
             j = int(np.argmax(ratio))
             best = float(ratio.flat[j])
             if best < cfg.recover_ratio:
@@ -298,19 +301,14 @@ class Detector:
         """
         cfg = self.cfg
         t_start = float(tr.t[0])
-        keep = [o for o in self._rejected_tracks if float(o.t[-1]) > t_start - 3.0]
+        keep = [o for o in self._rejected_tracks if o[0] > t_start - 3.0]
         self._rejected_tracks = keep[-100:]
         best: tuple[float, Track] | None = None
-        for old in keep:
-            gap = t_start - float(old.t[-1])
-            if not 0.0 < gap <= cfg.rejoin_gap_s or len(old) < 4:
+        for t_end, cx, cy, old in keep:
+            gap = t_start - t_end
+            if not 0.0 < gap <= cfg.rejoin_gap_s:
                 continue
-            k = min(len(old), 12)
-            ts = old.t[-k:] - old.t[-1]
-            deg = 2 if k >= 6 else 1
-            px = np.polyval(np.polyfit(ts, old.x[-k:], deg), gap)
-            py = np.polyval(np.polyfit(ts, old.y[-k:], deg), gap)
-            dist = float(np.hypot(px - tr.x[0], py - tr.y[0]))
+            dist = float(np.hypot(np.polyval(cx, gap) - tr.x[0], np.polyval(cy, gap) - tr.y[0]))
             if dist <= cfg.rejoin_radius * (1.0 + 4.0 * gap) and (best is None or dist < best[0]):
                 best = (dist, old)
         if best is None:
@@ -328,6 +326,19 @@ class Detector:
             crops=tr.crops if old.crops is None else (
                 old.crops if tr.crops is None else np.concatenate([old.crops, tr.crops])),
         )
+
+    def _remember_rejected(self, tr: Track) -> None:
+        """Keep a rejected track (with its end extrapolation, fitted once) for ``_rejoin``."""
+        if len(tr) < 4:
+            return
+        k = min(len(tr), 12)
+        ts = tr.t[-k:] - tr.t[-1]
+        deg = 2 if k >= 6 else 1
+        cx = np.polyfit(ts, tr.x[-k:], deg)
+        cy = np.polyfit(ts, tr.y[-k:], deg)
+        self._rejected_tracks.append((float(tr.t[-1]), cx, cy, tr))
+        if len(self._rejected_tracks) > 200:
+            del self._rejected_tracks[:-100]
 
     def _describe(self, tr: Track, v: Verdict) -> None:
         """Fill ``tr.meta``: what a classifier needs to know beside the track itself."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from detector.background import SignedDiff
 from detector.tracking import Track
 
 CROP = 24  # side of a stored patch, px
@@ -49,12 +50,14 @@ class CropRecorder:
         self._stride: dict[int, int] = {}
         self._frames = 0
 
-    def capture(self, luma: np.ndarray, signed: np.ndarray, ids: np.ndarray, hits: np.ndarray,
-                x: np.ndarray, y: np.ndarray, area: np.ndarray, live: np.ndarray) -> None:
+    def capture(self, luma: np.ndarray, signed: np.ndarray | SignedDiff, ids: np.ndarray,
+                hits: np.ndarray, x: np.ndarray, y: np.ndarray, area: np.ndarray,
+                live: np.ndarray) -> None:
         """Cut patches for this frame's updated tracks.
 
         Args:
-            luma: (h, w) uint8 working luma; signed: (h, w) float32 frame minus background.
+            luma: (h, w) uint8 working luma; signed: (h, w) float32 frame minus background,
+                or a ``SignedDiff`` that computes it.
             ids, hits: (M,) updated track ids and their detection counts.
             x, y, area: (M,) the blobs they were given (work px).
             live: (L,) ids of every live track (patches of others are dropped now and then).
@@ -80,7 +83,10 @@ class CropRecorder:
             side = round(float(sides[k]))
             centre = (float(x[i]), float(y[i]))
             a = cv2.getRectSubPix(luma, (side, side), centre)
-            d = cv2.getRectSubPix(signed, (side, side), centre)
+            if isinstance(signed, SignedDiff):
+                d = signed.patch(side, centre)
+            else:
+                d = cv2.getRectSubPix(signed, (side, side), centre)
             patch = np.empty((CHANNELS, CROP, CROP), np.float32)
             patch[0] = cv2.resize(a, (CROP, CROP), interpolation=cv2.INTER_LINEAR)
             patch[1] = cv2.resize(d, (CROP, CROP), interpolation=cv2.INTER_LINEAR)

@@ -250,6 +250,10 @@ class Tracker:
             d2, logdet, dist = innovation(self.mean, self.cov, z, r)
             reach = self.max_speed * dt + 3.0 * self.cfg.measurement_sigma + self.cfg.gate_min_px
             ok = ((d2 <= self.cfg.gate_chi2) | (dist <= self.cfg.gate_min_px)) & (dist <= reach)
+            # after a few missed frames the gate is wide: only a clear blob takes the track
+            weak = blobs.strength < self.cfg.reacquire_strength
+            if weak.any():
+                ok &= ~((self.misses >= self.cfg.reacquire_misses)[:, None] & weak[None, :])
             cost = np.where(ok, d2 + logdet, _BIG)
             established = self.hits >= self.cfg.confirm_hits
             pairs_t: list[np.ndarray] = []

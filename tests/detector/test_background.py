@@ -30,6 +30,7 @@ def test_a_small_dark_dot_is_foreground_where_it_is():
     # the dot appeared at t = 1 s (frame 25); five frames later it is still foreground
     assert fg.mask[99:102, 199:202].any()
     assert fg.signed[100, 200] < -10
+    assert fg.signed.full()[100, 200] == fg.signed[100, 200]
     ys, xs = np.nonzero(fg.mask)
     far = np.hypot(xs - 200, ys - 100) >= 4
     assert far.sum() < 5e-4 * fg.mask.size  # elsewhere only stray noise pixels
@@ -63,3 +64,60 @@ def test_input_size_is_checked():
     else:
         raise AssertionError("a wrong-size frame was accepted")
     assert cv2.countNonZero(m.apply(np.zeros((24, 32), np.uint8)).mask) == 0
+
+
+def test_the_illumination_pass_runs_for_a_cloud_and_not_for_small_movers():
+    """Frames with only small movers skip the full-frame illumination pass (the cheap,
+    common case); a smooth change over the whole frame takes it and stays quiet."""
+    dots = [Thing(linear_path(1.0, 40.0 + 50 * k, 60.0, 0.0, 80.0, 3.0), radius=1.5,
+                  contrast=-40) for k in range(6)]
+    calm = render(dots, 80, seed=7, noise=2.0)
+    m = _model(calm)
+    out = [m.apply(f) for f in calm]
+    assert not any(o.corrected for o in out[30:])
+    assert any(o.mask.any() for o in out[30:])  # the dots were seen all the same
+
+    cloud = render([], 80, seed=7, noise=2.0, gain=lambda i: 1.0 if i < 30 else 0.93)
+    m = _model(cloud)
+    out = [m.apply(f) for f in cloud]
+    assert all(o.corrected for o in out[30:34])
+    assert max(o.fraction for o in out[30:]) < 1e-3
+
+
+def test_signed_difference_is_in_grey_levels_and_its_patches_match_the_full_image():
+    frames = render([Thing(linear_path(0.5, 100.0, 50.0, 30.0, 60.0, 3.0), radius=2.0,
+                           contrast=-30)], 30, seed=8, noise=2.0)
+    m = _model(frames)
+    for f in frames:
+        fg = m.apply(f)
+    full = fg.signed.full()
+    # quarter grey levels: the fixed point of the comparison, not whole ones
+    assert np.any(np.abs(full - np.round(full)) > 0.2)
+    h, w = full.shape
+    for centre, side in [((120.3, 80.7), 14), ((1.2, 2.5), 10), ((w - 2.5, h - 1.1), 12)]:
+        want = cv2.getRectSubPix(full, (side, side), centre)
+        np.testing.assert_allclose(fg.signed.patch(side, centre), want, atol=1e-4)
+
+
+def test_an_object_that_dawdles_then_moves_on_leaves_no_ghost():
+    """A dark dot sits still for 0.6 s, then falls away. The background
+    learns foreground pixels slowly, so where it sat is not foreground once it has gone;
+    learning them at the full rate (``foreground_learn_rate`` = 1) leaves a ghost there."""
+
+    def path(t: float) -> tuple[float, float] | None:
+        if t < 2.0:
+            return None
+        if t < 2.6:
+            return 150.0, 60.0
+        return 150.0, 60.0 + 0.5 * 120.0 * (t - 2.6) ** 2
+
+    frames = render([Thing(path, radius=2.5, contrast=-60)], 80, seed=9, noise=2.0)
+    ghost = {}
+    default = DetectorConfig().foreground_learn_rate
+    for rate in (default, 1.0):
+        m = _model(frames, foreground_learn_rate=rate)
+        out = [m.apply(f) for f in frames]
+        # frames 73-76: the dot has moved on (5-9 px below the spot where it sat)
+        ghost[rate] = sum(int(o.mask[57:64, 147:154].astype(bool).sum()) for o in out[73:77])
+    assert ghost[default] == 0
+    assert ghost[1.0] > 0

@@ -109,3 +109,25 @@ def test_ids_are_per_tracker():
     for tr in (a, b):
         tr.step(_blobs([(10.0, 10.0)]), 0.0)
     assert a.ids.tolist() == b.ids.tolist() == [1]
+
+
+def _with_strength(b: Blobs, strength: float) -> Blobs:
+    return Blobs(b.x, b.y, b.x0, b.y0, b.w, b.h, b.area, b.contrast,
+                 np.full(len(b), strength, np.float32))
+
+
+def test_after_missed_frames_only_a_clear_blob_takes_the_track_back():
+    """A speck of noise in the wide gate of a track unseen for a while does not bend the
+    track; the object itself, seen clearly again, does take it back."""
+    for strength, taken in ((1.1, False), (4.0, True)):
+        tr = Tracker(SIZE, FPS, DetectorConfig())
+        for i in range(12):
+            t = i / FPS
+            tr.step(_blobs([_fall(t, 100, 20)]), t)
+        tid = int(tr.ids[0])
+        for i in range(12, 16):  # four frames unseen
+            tr.step(Blobs.empty(), i / FPS)
+        t = 16 / FPS
+        x, y = _fall(t, 100, 20)
+        tr.step(_with_strength(_blobs([(x + 3.0, y + 2.0)]), strength), t)
+        assert (tid in tr.updated[0].tolist()) is taken

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from benchmarks.common import camera_of, proc_status_kib
 from pipelines.analyze import analyze_file
+from pipelines.runtime import configure_process
 
 
 def measure(video: Path) -> dict[str, int | float]:
@@ -38,6 +39,7 @@ def measure(video: Path) -> dict[str, int | float]:
 
 
 def main() -> None:
+    configure_process()
     if len(sys.argv) != 2:
         sys.exit("usage: python -m benchmarks.memory VIDEO")
     sys.stdout.write(json.dumps(measure(Path(sys.argv[1]))) + "\n")

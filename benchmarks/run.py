@@ -23,6 +23,7 @@ from benchmarks.baselines import part as baselines
 from benchmarks.common import machine, make_scene, part_arguments, setup_logging, write_part
 from benchmarks.plots import write_plots
 from benchmarks.report import PARTS, write_report
+from pipelines.runtime import configure_process
 
 # worker processes are spawned, never forked: a fork of a process whose torch or OpenCV
 # thread pools have started can hang in the child
@@ -57,7 +58,8 @@ def run_all(out: Path, quick: bool, parts: tuple[str, ...] = PARTS,
     if jobs > 1:
         # scenes are generated before the parts fork, so no two processes write one file
         _prepare(quick, parts, jobs)
-        with ProcessPoolExecutor(min(jobs, len(parts)), mp_context=_SPAWN) as pool:
+        with ProcessPoolExecutor(min(jobs, len(parts)), mp_context=_SPAWN,
+                                 initializer=configure_process) as pool:
             futures = {name: pool.submit(_timed, name, quick) for name in parts}
             done = {name: f.result() for name, f in futures.items()}
     else:
@@ -80,12 +82,13 @@ def _prepare(quick: bool, parts: tuple[str, ...], jobs: int) -> None:
     if "scaling" in parts:
         reqs += scaling.scene_requests(quick)
     unique = list(dict.fromkeys(reqs))
-    with ProcessPoolExecutor(jobs, mp_context=_SPAWN) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=_SPAWN, initializer=configure_process) as pool:
         list(pool.map(make_scene, unique))
 
 
 def main() -> None:
     setup_logging()
+    configure_process()
     p = part_arguments(__doc__.splitlines()[0])
     p.add_argument("--parts", default=",".join(PARTS),
                    help=f"comma-separated subset of {', '.join(PARTS)} (default: all)")

@@ -33,6 +33,7 @@ from benchmarks.common import (
 )
 from benchmarks.throughput import scenes as throughput_scenes
 from benchmarks.throughput import stage_times, warm_up
+from pipelines.runtime import configure_process
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ def run(quick: bool) -> dict[str, Any]:
 
 def main() -> None:
     setup_logging()
+    configure_process()
     args = part_arguments(__doc__.splitlines()[0]).parse_args()
     path = write_part(args.out, "scaling", run(args.quick))
     log.info("wrote %s", path)

@@ -51,6 +51,7 @@ from benchmarks.common import (
 from detector.classifier import TrackClassifier
 from pipelines.analyze import analyze_file
 from pipelines.camera import CameraFile
+from pipelines.runtime import configure_process
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +210,7 @@ def run(quick: bool) -> dict[str, Any]:
 
 def main() -> None:
     setup_logging()
+    configure_process()
     args = part_arguments(__doc__.splitlines()[0]).parse_args()
     path = write_part(args.out, "throughput", run(args.quick))
     log.info("wrote %s", path)

@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from pipelines.runtime import configure_process
+
 # sub-command -> module with ``add_arguments(parser)`` and ``run(args) -> int``
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("pipelines.synth.command", "render labelled scenes (H.264 + truth + camera file)"),
@@ -42,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    configure_process()
     code: int = importlib.import_module(args._module).run(args)
     return code
 

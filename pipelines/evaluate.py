@@ -44,6 +44,7 @@ from pipelines.analyze import (
     write_json_atomic,
 )
 from pipelines.camera import CameraFile, load_camera
+from pipelines.runtime import configure_process
 
 # worker processes are spawned, never forked: a fork of a process whose torch or OpenCV
 # thread pools have started can hang in the child
@@ -405,7 +406,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     t0 = time.perf_counter()
     if args.jobs > 1:
-        with ProcessPoolExecutor(min(args.jobs, len(scenes)), mp_context=_SPAWN) as pool:
+        with ProcessPoolExecutor(min(args.jobs, len(scenes)), mp_context=_SPAWN,
+                                 initializer=configure_process) as pool:
             rows = list(pool.map(evaluate_scene, scenes, [model] * len(scenes)))
     else:
         rows = [evaluate_scene(s, model) for s in scenes]

@@ -57,6 +57,7 @@ from pipelines.camera import CameraFile
 from pipelines.evidence import EvidenceResult, EvidenceWriter
 from pipelines.live.site import LiveSettings
 from pipelines.redact import RedactingFilter, redact_text, url_secrets
+from pipelines.runtime import configure_process
 from pipelines.store.retention import folder_bytes
 
 log = logging.getLogger(__name__)
@@ -532,6 +533,7 @@ def worker_main(config: WorkerConfig, out: Any, stop: Any) -> None:
 
     SIGINT is ignored (Ctrl-C reaches the whole process group; the supervisor decides);
     SIGTERM sent to the worker itself stops it cleanly."""
+    configure_process()
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)

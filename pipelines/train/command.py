@@ -29,6 +29,7 @@ import numpy as np
 
 from detector.classifier import FEATURE_VERSION, LearnedClassifier, ModelError, TorchClassifier
 from detector.config import DetectorConfig
+from pipelines.runtime import configure_process
 from pipelines.synth.scene import SynthOptions
 from pipelines.train.collect import COLLECT_OVERRIDES, Candidate, CollectJob, collect_scene
 from pipelines.train.fit import fit_tracknet, measure
@@ -66,7 +67,7 @@ def collect(seed: int, count: int, hard: int, duration_s: float, jobs: int,
                      time.perf_counter() - t0)
 
     if jobs > 1:
-        with ProcessPoolExecutor(jobs, mp_context=_SPAWN) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=_SPAWN, initializer=configure_process) as pool:
             for i, cands in enumerate(pool.map(collect_scene, todo, chunksize=1)):
                 took(i, cands)
     else:

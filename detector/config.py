@@ -377,6 +377,19 @@ class DetectorConfig(BaseModel):
         description="3-D fit: a track that only the 3-D fit explains (a throw towards the "
         "camera) must have at least this terminal speed (leaves and paper flutter slower), m/s.",
     )
+    rescue_fits_per_s: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=1000.0,
+        description="3-D fit: iterative rescue fits allowed per second of video (each costs "
+        "tens of ms; a flock would otherwise send dozens a second).",
+    )
+    rescue_burst: float = Field(
+        default=6.0,
+        ge=1.0,
+        le=10000.0,
+        description="3-D fit: rescue fits that may be banked for a burst.",
+    )
     rescue_unseen_s: float = Field(
         default=0.5,
         ge=0.0,

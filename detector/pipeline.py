@@ -25,7 +25,7 @@ from detector.config import DetectorConfig
 from detector.events import Event, Origin
 from detector.track_features import CropRecorder
 from detector.tracking import Track, Tracker
-from detector.trajectory import Geometry, Verdict, judge
+from detector.trajectory import Geometry, RescueBudget, Verdict, judge
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ class Detector:
                 cv2.fillPoly(inc, [np.round(pts).astype(np.int32)], 0)
             self.include = inc
         self._recent: list[Event] = []
+        self.rescues = RescueBudget(cfg.rescue_fits_per_s, cfg.rescue_burst)
         # recently rejected tracks, for re-joining fragments: (end time, x and y
         # extrapolation polynomials in time since the end, track)
         self._rejected_tracks: list[tuple[float, np.ndarray, np.ndarray, Track]] = []
@@ -136,6 +137,7 @@ class Detector:
                 if self.cfg.recover_ratio > 0:
                     blobs = self._recover(blobs, fg.diff, fg.thresh, fg.signed, float(t_s))
         c3 = time.perf_counter()
+        self.rescues.tick(float(t_s))
         ended = self.tracker.step(blobs, float(t_s), blind=blind)
         if self.classifier is not None or self.candidate_hook is not None:
             self.crops.capture(small, fg.signed, *self.tracker.updated, self.tracker.ids)
@@ -164,11 +166,11 @@ class Detector:
         out: list[Event] = []
         for tr in tracks:
             tr.crops = self.crops.take(tr.id)
-            v = judge(tr, self.geom, self.cfg)
+            v = judge(tr, self.geom, self.cfg, self.rescues)
             if not v.accepted:
                 joined = self._rejoin(tr)
                 if joined is not None:
-                    jv = judge(joined, self.geom, self.cfg)
+                    jv = judge(joined, self.geom, self.cfg, self.rescues)
                     if jv.accepted:
                         tr, v = joined, jv
             if not v.accepted:

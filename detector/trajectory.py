@@ -21,6 +21,7 @@ detection, and mapped to a floor through the calibration.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,8 @@ from detector.ballistic import (
 from detector.calibration import FacadeCalibration
 from detector.config import DetectorConfig
 from detector.tracking import Track
+
+log = logging.getLogger(__name__)
 
 G = 9.81
 
@@ -249,8 +252,40 @@ def _best_accel(
     return best
 
 
-def judge(track: Track, geom: Geometry, cfg: DetectorConfig) -> Verdict:
-    """Decide whether ``track`` (work px) is a falling object; find its release point."""
+class RescueBudget:
+    """How many iterative 3-D rescue fits the judge may still run (a token bucket).
+
+    A rescue fit costs tens of milliseconds, and a flock of birds wheeling past sends
+    dozens of tracks to it a second, none of them explained (80 birds: 97% of the judge's
+    time). Throws that need the rescue are rare, so the fits are rationed: ``rate`` per
+    second of video, at most ``burst`` banked. ``tick(t)`` refills at frame time ``t``.
+    """
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = float(rate)
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.t_last: float | None = None
+        self.denied = 0  # fits skipped for want of tokens
+
+    def tick(self, t: float) -> None:
+        if self.t_last is not None and t > self.t_last:
+            self.tokens = min(self.burst, self.tokens + (t - self.t_last) * self.rate)
+        self.t_last = t
+
+    def take(self) -> bool:
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        self.denied += 1
+        return False
+
+
+def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
+          budget: RescueBudget | None = None) -> Verdict:
+    """Decide whether ``track`` (work px) is a falling object; find its release point.
+
+    ``budget`` rations the iterative 3-D rescue fits (None: no limit)."""
     n = len(track)
     none = np.zeros(n, bool)
     if n < cfg.min_points:
@@ -315,7 +350,7 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig) -> Verdict:
     def geometric_failure(reason: str, **kw: object) -> Verdict:
         # the wall-plane mapping misreads an object thrown out towards the camera (it
         # "falls" upward, sideways, or faster than gravity): the 3-D fit has the last word
-        rescued = _rescue_3d(track, geom, cfg, inl, t, t0, n, rms, tol, fall_px)
+        rescued = _rescue_3d(track, geom, cfg, inl, t, t0, n, rms, tol, fall_px, budget)
         if rescued is not None:
             return rescued
         return Verdict(False, 0.0, reason, **kw)  # type: ignore[arg-type]
@@ -455,7 +490,7 @@ def _release_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarr
 
 def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarray,
                t: np.ndarray, t0: float, n: int, rms: float, tol: float,
-               fall_px: float) -> Verdict | None:
+               fall_px: float, budget: RescueBudget | None = None) -> Verdict | None:
     """An accepted verdict from the ballistic 3-D fit alone, for a track that the
     wall-plane tests misread, or None.
 
@@ -490,6 +525,9 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
     # long unseen; a piece of a fall picked up mid-picture (a fragment) may not
     top = float(track.y[0]) <= cfg.entry_margin_hps * geom.height
     if lin.release_dt < -(cfg.release_lookback_s if top else cfg.rescue_unseen_s):
+        return None
+    if budget is not None and not budget.take():
+        log.debug("3-D rescue skipped: the budget of %.1f fits/s is spent", budget.rate)
         return None
     keep = np.flatnonzero(inl)
     if keep.size > 48:  # evenly in time: the fit's cost grows with the points

@@ -4,7 +4,7 @@ from detector_synth import PX_PER_M, calibration, fall_path
 
 from detector.config import DetectorConfig
 from detector.tracking import Track
-from detector.trajectory import Geometry, judge, robust_polyfit
+from detector.trajectory import Geometry, RescueBudget, judge, robust_polyfit
 
 FPS = 25.0
 CFG = DetectorConfig()
@@ -165,3 +165,22 @@ def test_a_throw_towards_the_camera_is_accepted_with_its_floor_from_the_3d_fit()
     v = judge(tr, geom, CFG)
     assert v.accepted, v.reason
     assert v.floor is not None and abs(v.floor - floor) <= 1
+
+
+def test_rescue_fits_are_rationed_per_second_of_video():
+    """A flock sends dozens of tracks a second to the costly 3-D fit; the budget lets
+    ``rescue_fits_per_s`` through (``rescue_burst`` banked) and the throw is refused only
+    while the budget is spent."""
+    geom, _, tr, floor = _throw_towards_camera(vy=-5.0)
+    budget = RescueBudget(rate=2.0, burst=3.0)
+    budget.tick(0.0)
+    verdicts = [judge(tr, geom, CFG, budget) for _ in range(5)]
+    assert [v.accepted for v in verdicts] == [True, True, True, False, False]
+    assert budget.denied == 2
+    budget.tick(0.49)  # 0.98 of a fit earned: not yet
+    assert not judge(tr, geom, CFG, budget).accepted
+    budget.tick(0.51)
+    v = judge(tr, geom, CFG, budget)
+    assert v.accepted and v.floor is not None and abs(v.floor - floor) <= 1
+    budget.tick(100.0)
+    assert budget.tokens == 3.0  # never more than the burst

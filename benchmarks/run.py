@@ -11,10 +11,8 @@ people. Inputs are generated from fixed seeds into ``benchmarks/.cache/`` and re
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +21,7 @@ from benchmarks.baselines import part as baselines
 from benchmarks.common import machine, make_scene, part_arguments, setup_logging, write_part
 from benchmarks.plots import write_plots
 from benchmarks.report import PARTS, write_report
-from pipelines.runtime import configure_process
-
-# worker processes are spawned, never forked: a fork of a process whose torch or OpenCV
-# thread pools have started can hang in the child
-_SPAWN = multiprocessing.get_context("spawn")
+from pipelines.runtime import configure_process, worker_pool
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +52,7 @@ def run_all(out: Path, quick: bool, parts: tuple[str, ...] = PARTS,
     if jobs > 1:
         # scenes are generated before the parts fork, so no two processes write one file
         _prepare(quick, parts, jobs)
-        with ProcessPoolExecutor(min(jobs, len(parts)), mp_context=_SPAWN,
-                                 initializer=configure_process) as pool:
+        with worker_pool(min(jobs, len(parts))) as pool:
             futures = {name: pool.submit(_timed, name, quick) for name in parts}
             done = {name: f.result() for name, f in futures.items()}
     else:
@@ -82,7 +75,7 @@ def _prepare(quick: bool, parts: tuple[str, ...], jobs: int) -> None:
     if "scaling" in parts:
         reqs += scaling.scene_requests(quick)
     unique = list(dict.fromkeys(reqs))
-    with ProcessPoolExecutor(jobs, mp_context=_SPAWN, initializer=configure_process) as pool:
+    with worker_pool(jobs) as pool:
         list(pool.map(make_scene, unique))
 
 

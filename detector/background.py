@@ -4,12 +4,12 @@ Per frame, on the working image (the luma shrunk by ``downscale`` with INTER_ARE
 
 1. *Illumination*: the block means of the frame are divided by the block means of the
    background (which are kept as their own running average: block-averaging commutes
-   with the running average). When enough blocks changed (a cloud, exposure drift), the
-   ratio is smoothly upsampled and the frame divided by it. A frame where no block mean
-   moved by more than ``_GAIN_GREY`` skips this pass (quiet frames, small movers).
+   with the running average). When a block mean moved by more than ``_GAIN_GREY`` (a
+   cloud, exposure drift), the ratio is smoothly upsampled and the frame divided by it;
+   other frames skip this pass (quiet frames, small movers).
 2. *Difference*: the background is a float running average (``background_tau_s``),
-   compared in quarter grey levels (refreshed every ``noise_update_every`` frames). To ride out
-   camera shake, the frame can be compared with the min and max of the background over
+   compared in quarter grey levels (refreshed every ``noise_update_every`` frames). To
+   ride out camera shake, the frame can be compared with the min and max of the background over
    ``shake_radius``: ``diff = max(f - max(B), min(B) - f, 0)``.
 3. *Adaptive threshold*: a per-pixel running mean of ``|f - B|`` (the noise map, refreshed
    every few frames) gives ``thr = threshold_k * noise + threshold_min``; swaying
@@ -76,10 +76,6 @@ class SignedDiff:
         f = self.frame[index].astype(np.float32)
         d: np.ndarray = f - self.background[index].astype(np.float32)
         return d / np.float32(self.scale) if self.scale != 1.0 else d
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.frame.shape)
 
     def full(self) -> np.ndarray:
         """(h, w) float32 signed difference."""
@@ -163,12 +159,14 @@ class BackgroundModel:
         self.bg_frames = 0
         self.noise_updates = 0
         self.blind_frames_left = 0
-        self.corrections = 0  # frames that took the illumination correction
         self._bg: np.ndarray | None = None  # float32 running average
         self._bg_blocks: np.ndarray | None = None
         shape = (self.h, self.w)
         u16 = np.uint16
-        self._bgq = np.zeros(shape, u16)  # the background, x QUANT, rounded
+        # the background, x QUANT, rounded; two buffers taking turns, so that the one a
+        # frame was compared with stays intact while the next refresh writes the other
+        self._bgq_spare = np.zeros(shape, u16)
+        self._bgq = np.zeros(shape, u16)
         self._lo = np.zeros(shape, u16)
         self._hi = np.zeros(shape, u16)
         # per-pixel mean |f - B|, x QUANT
@@ -226,6 +224,7 @@ class BackgroundModel:
 
     def _refresh_bounds(self) -> None:
         assert self._bg is not None
+        self._bgq, self._bgq_spare = self._bgq_spare, self._bgq
         cv2.addWeighted(self._bg, float(QUANT), self._bg, 0.0, 0.0, dst=self._bgq,
                         dtype=cv2.CV_16U)
         r = self.cfg.shake_radius
@@ -273,9 +272,7 @@ class BackgroundModel:
             fb = self._blocks(small)
             corrected = self._correct(small, fb)
         f = self._f
-        if corrected:
-            self.corrections += 1
-        else:
+        if not corrected:
             np.left_shift(small, _SHIFT, out=f, dtype=np.uint16)
 
         diff = self._diff
@@ -299,9 +296,8 @@ class BackgroundModel:
             noise_in = cv2.min(absd, self._thresh, dst=self._absd)
             cv2.accumulateWeighted(noise_in, self._noise, a)
             self._refresh_thresh()
-        bgq = self._bgq
+        bgq = self._bgq  # what this frame was compared with (a refresh writes the spare)
         if fraction > cfg.guard_fraction and not warming:
-            bgq = bgq.copy()  # what this frame was compared with, before the re-seed
             self.trip(small, reason=f"{fraction:.1%} of the frame changed")
             tripped = True
         else:
@@ -325,7 +321,6 @@ class BackgroundModel:
                 assert self._bg_blocks is not None
                 cv2.accumulateWeighted(fb, self._bg_blocks, a_bg)
             if self.frames % cfg.noise_update_every == 0:
-                bgq = bgq.copy()  # keep what this frame was compared with
                 self._refresh_bounds()
         blind = self.blind_frames_left > 0
         if blind and not tripped:

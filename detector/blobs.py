@@ -102,7 +102,7 @@ def extract_blobs(
 
     Args:
         mask: (h, w) uint8 foreground (255 = foreground).
-        diff: (h, w) non-negative difference from the background (uint8 or float32).
+        diff: (h, w) non-negative difference from the background (any numeric dtype).
         thresh: (h, w) per-pixel threshold that made ``mask`` (same dtype as ``diff``).
         signed: (h, w) signed difference (its sign says brighter/darker): an array, or
             anything indexable like one (``detector.background.SignedDiff``).

@@ -338,9 +338,7 @@ class Detector:
         deg = 2 if k >= 6 else 1
         cx = np.polyfit(ts, tr.x[-k:], deg)
         cy = np.polyfit(ts, tr.y[-k:], deg)
-        self._rejected_tracks.append((float(tr.t[-1]), cx, cy, tr))
-        if len(self._rejected_tracks) > 200:
-            del self._rejected_tracks[:-100]
+        self._rejected_tracks.append((float(tr.t[-1]), cx, cy, tr))  # _rejoin trims it
 
     def _describe(self, tr: Track, v: Verdict) -> None:
         """Fill ``tr.meta``: what a classifier needs to know beside the track itself."""

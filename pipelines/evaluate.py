@@ -27,12 +27,10 @@ import itertools
 import json
 import logging
 import math
-import multiprocessing
 import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +42,7 @@ from pipelines.analyze import (
     write_json_atomic,
 )
 from pipelines.camera import CameraFile, load_camera
-from pipelines.runtime import configure_process
-
-# worker processes are spawned, never forked: a fork of a process whose torch or OpenCV
-# thread pools have started can hang in the child
-_SPAWN = multiprocessing.get_context("spawn")
+from pipelines.runtime import worker_pool
 
 log = logging.getLogger(__name__)
 
@@ -406,8 +400,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     t0 = time.perf_counter()
     if args.jobs > 1:
-        with ProcessPoolExecutor(min(args.jobs, len(scenes)), mp_context=_SPAWN,
-                                 initializer=configure_process) as pool:
+        with worker_pool(min(args.jobs, len(scenes))) as pool:
             rows = list(pool.map(evaluate_scene, scenes, [model] * len(scenes)))
     else:
         rows = [evaluate_scene(s, model) for s in scenes]

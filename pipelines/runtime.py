@@ -11,7 +11,9 @@ so the cores are better spent on cameras than on threads.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 
 import cv2
 
@@ -33,3 +35,13 @@ def configure_process() -> None:
     """Apply the process-wide settings (call first thing in every detector process)."""
     n = cv_threads()
     cv2.setNumThreads(n if n > 0 else -1)
+
+
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """A pool of ``jobs`` processes set up like this one (``configure_process``).
+
+    Workers are spawned, never forked: a fork of a process whose torch or OpenCV thread
+    pools have started can hang in the child (seen in ``eval --jobs 2``).
+    """
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=configure_process)

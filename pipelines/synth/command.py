@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from pipelines.runtime import worker_pool
 from pipelines.synth.scene import RESOLUTIONS, SynthOptions, sample_scene
 from pipelines.synth.writer import write_scene
-
-# worker processes are spawned, never forked: a fork of a process whose torch or OpenCV
-# thread pools have started can hang in the child
-_SPAWN = multiprocessing.get_context("spawn")
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         for i in range(args.count)
     ]
     if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs, mp_context=_SPAWN) as pool:
+        with worker_pool(args.jobs) as pool:
             for stats in pool.map(_one, jobs):
                 _report(stats)
     else:

@@ -14,14 +14,12 @@ import argparse
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +27,10 @@ import numpy as np
 
 from detector.classifier import FEATURE_VERSION, LearnedClassifier, ModelError, TorchClassifier
 from detector.config import DetectorConfig
-from pipelines.runtime import configure_process
+from pipelines.runtime import worker_pool
 from pipelines.synth.scene import SynthOptions
 from pipelines.train.collect import COLLECT_OVERRIDES, Candidate, CollectJob, collect_scene
 from pipelines.train.fit import fit_tracknet, measure
-
-# worker processes are spawned, never forked: a fork of a process whose torch or OpenCV
-# thread pools have started can hang in the child
-_SPAWN = multiprocessing.get_context("spawn")
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +61,7 @@ def collect(seed: int, count: int, hard: int, duration_s: float, jobs: int,
                      time.perf_counter() - t0)
 
     if jobs > 1:
-        with ProcessPoolExecutor(jobs, mp_context=_SPAWN, initializer=configure_process) as pool:
+        with worker_pool(jobs) as pool:
             for i, cands in enumerate(pool.map(collect_scene, todo, chunksize=1)):
                 took(i, cands)
     else:

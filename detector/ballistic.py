@@ -8,7 +8,8 @@ camera's position in wall coordinates (x along the wall, y out of it towards the
 camera's side being negative, z up).
 
 An object that falls is then a body under gravity with quadratic drag; its 3-D path
-(start position, start velocity, terminal speed) is fitted to the observed pixels.
+(start position, start velocity, terminal speed, and a steady horizontal wind that the
+drag pulls a light object along with) is fitted to the observed pixels.
 Gravity's known strength fixes the scale that a single camera lacks: an object thrown
 out towards the camera, or dropped from a balcony well in front of the wall, is placed
 at its true distance, and its release height -- hence its floor -- is not mistaken by
@@ -117,20 +118,23 @@ def _logcosh(x: np.ndarray | float) -> np.ndarray:
 
 def positions(params: np.ndarray, tau: np.ndarray) -> np.ndarray:
     """(n, 3) positions at ``tau`` s after the reference for params
-    ``[x0, y0, z0, vx0, vy0, vz0, log vt]``."""
-    x0, y0, z0, vx, vy, vz, lvt = params
+    ``[x0, y0, z0, vx0, vy0, vz0, log vt]`` or, with a wind, ``[..., wx, wy]`` (m/s)."""
+    x0, y0, z0, vx, vy, vz, lvt = params[:7]
+    wx, wy = (float(params[7]), float(params[8])) if len(params) > 7 else (0.0, 0.0)
     vt = float(np.exp(lvt))
     k = G / (vt * vt)
     tau_c = np.maximum(tau, 0.0)
-    # horizontal speed decays with the drag of the whole speed, dominated by the fall:
-    # dv_h/dt = -k |v| v_h ~ -k (s + q) v_h  =>  v_h = v_h0 exp(-k D(t)) / (1 + k q0 t)
-    q = float(np.hypot(vx, vy))
+    # the speed through the air decays with the drag of the whole speed, dominated by the
+    # fall: dv_h/dt = -k |v| (v_h - w) ~ -k (s + q) (v_h - w)
+    #   =>  v_h = w + (v_h0 - w) exp(-k D(t)) / (1 + k q0 t)
+    q = float(np.hypot(vx - wx, vy - wy))
     grid = np.linspace(0.0, max(float(tau_c.max()), 1e-3), 64)
     decay = np.exp(-k * _drop_distance(grid, -vz, vt)) / (1.0 + k * q * grid)
     along = np.concatenate([[0.0], np.cumsum(0.5 * (decay[1:] + decay[:-1]) * np.diff(grid))])
     a = np.interp(tau_c, grid, along)
-    a = np.where(tau >= 0, a, tau)
-    hx, hy = vx * a, vy * a
+    after = tau >= 0  # before the reference: straight back along the start velocity
+    hx = np.where(after, wx * tau_c + (vx - wx) * a, vx * tau)
+    hy = np.where(after, wy * tau_c + (vy - wy) * a, vy * tau)
     down = np.where(tau >= 0, _drop_distance(tau_c, -vz, vt), -vz * tau)
     return np.column_stack([x0 + hx, y0 + hy, z0 - down])
 
@@ -140,7 +144,8 @@ class Fall3D:
     """A ballistic fit of one track.
 
     Attributes:
-        params: ``[x0, y0, z0, vx0, vy0, vz0, log vt]`` at the first point's time.
+        params: ``[x0, y0, z0, vx0, vy0, vz0, log vt, wx, wy]`` at the first point's time
+            (``wx, wy``: the steady wind, m/s).
         rms_px: RMS reprojection error of the inliers (input pixels).
         inliers: (n,) bool.
         vt: terminal speed (m/s).
@@ -174,6 +179,7 @@ def fit_fall(
     wall_offset_m: float,
     wall_sigma_m: float,
     lookback_s: float,
+    wind_sigma_ms: tuple[float, float] = (1.5, 0.5),
 ) -> Fall3D | None:
     """Fit a falling body's 3-D path to (n,) times and (n, 2) input pixels.
 
@@ -182,6 +188,13 @@ def fit_fall(
         wall_offset_m, wall_sigma_m: prior on the distance out from the wall at the first
             point (metres, negative = in front of the wall).
         lookback_s: the longest time before the first point that a release may lie.
+        wind_sigma_ms: prior on the steady wind along the wall and out of it (m/s, zero
+            mean; the wall blocks most of the wind across it, and from below the
+            camera hardly sees motion along that axis, which a free wind there would
+            turn into hovering "falls"). A carton or a cloth falls for seconds and
+            drifts metres with the wind: without it the fit explained such a fall with
+            a throw upwards from too high (a dropped carton fitted at 8.8 px rms, 1.8
+            px with the wind).
     """
     n = t.shape[0]
     if n < 5:
@@ -192,18 +205,20 @@ def fit_fall(
         return None
     # prior: one sigma off the expected wall distance costs as much as one point's noise
     wprior = sigma_px * np.sqrt(n) / wall_sigma_m
+    wwind = sigma_px * np.sqrt(n) / np.asarray(wind_sigma_ms, dtype=np.float64)
 
     def resid(p: np.ndarray) -> np.ndarray:
         P = positions(p, tau)
         proj = cam.project(P)
         r = (proj - uv).ravel()
-        return np.concatenate([r, [wprior * (p[1] - wall_offset_m)]])
+        return np.concatenate([r, [wprior * (p[1] - wall_offset_m), *(wwind * p[7:9])]])
 
     best = None
     for vt0 in (8.0, 30.0):
-        x0 = np.array([*p_init, 0.0, 0.0, -1.0, np.log(vt0)])
-        lo = [-np.inf, -60.0, -10.0, -30.0, -30.0, -40.0, np.log(0.5)]
-        hi = [np.inf, 5.0, 500.0, 30.0, 30.0, 15.0, np.log(90.0)]
+        x0 = np.array([*p_init, 0.0, 0.0, -1.0, np.log(vt0), 0.0, 0.0])
+        wmax = 4.0 * np.asarray(wind_sigma_ms, dtype=np.float64)
+        lo = [-np.inf, -60.0, -10.0, -30.0, -30.0, -40.0, np.log(0.5), -wmax[0], -wmax[1]]
+        hi = [np.inf, 5.0, 500.0, 30.0, 30.0, 15.0, np.log(90.0), wmax[0], wmax[1]]
         try:
             sol = least_squares(resid, x0, bounds=(lo, hi), loss="soft_l1",
                                 f_scale=2.0 * sigma_px, max_nfev=150, x_scale="jac")

@@ -7,12 +7,19 @@ Tests, in order (the first that fails names the reason):
    least squares, degree 2, or 3 for long tracks where drag bends the curve) keeps
    most points with a small residual -- erratic movers (insects at the lens, flocks
    swapping identities) fail here; a stray blob does not;
-3. it goes down far enough, not mostly sideways, and does not come back up after its
-   lowest point (swooping birds, a towel shaken from a window);
+3. it goes down far enough (``min_fall_m``, 3 m on the wall), not mostly sideways,
+   and does not come back up after its lowest point (swooping birds, a towel shaken
+   from a window);
 4. it accelerates downward, significantly: with a facade calibration the track is
    mapped onto the wall and the vertical acceleration in m/s^2 must be in a free-fall
    band (gliding birds have ~0, leaves reach 1-2 m/s and stop accelerating), and the
-   object must be fast at its end; without a calibration the same is tested in pixels.
+   object must be fast at its end, yet no faster than a body entering the picture at
+   ``max_entry_speed_ms`` and speeding up at gravity since (rain near the lens); without
+   a calibration the same is tested in pixels.
+
+A track that the wall-plane tests misread (a throw towards the camera seems to fall
+upwards, sideways or faster than gravity) gets a last chance from the 3-D fit of
+:mod:`detector.ballistic`, rationed by :class:`RescueBudget`.
 
 The release point is traced back along the early part of the fit (least drag) to where
 the vertical velocity was zero, at most ``release_lookback_s`` before the first
@@ -400,6 +407,11 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     if not lo_a <= accel <= hi_a:
         return geometric_failure(f"acceleration {accel:.2f} outside [{lo_a:.2f}, {hi_a:.2f}]",
                                  **common)
+    if cal is not None and v_end > cfg.max_entry_speed_ms + 1.25 * G * dur:
+        # nothing falling speeds up faster than gravity: on the wall plane this is a throw
+        # towards the camera (the 3-D fit decides) or a streak close to the lens
+        return geometric_failure(f"ends at {v_end:.1f} m/s: faster than {cfg.max_entry_speed_ms}"
+                                 f" m/s plus {dur:.2f} s of gravity", **common)
     if cal is not None:
         assert fall_m is not None
         if fall_m < cfg.min_fall_m:
@@ -499,9 +511,12 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
     lens: between ``max_wall_distance_m`` in front of the wall and the wall), has a
     terminal speed of a thrown object rather than a leaf, fell at least ``min_fall_m``
     and is fast at its end. Rain near the lens and gliding birds fail the release from
-    rest; leaves fail the terminal speed.
+    rest; leaves fail the terminal speed; birds flying along the wall fail
+    ``max_throw_speed_ms``.
     """
-    if geom.pose is None or geom.calibration is None or n < cfg.min_points:
+    # nine unknowns (start, velocity, terminal speed, wind): a handful of points (rain
+    # crossing in a third of a second) fits some throw or other
+    if geom.pose is None or geom.calibration is None or n < 2 * cfg.min_points:
         return None
     # a closed-form drag-free fit of the first second screens the track (the drag model's
     # fit costs tens of ms): a body under gravity must explain it, starting between the
@@ -520,6 +535,10 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
     if lin is None or lin.rms_px > cfg.max_fit_rms_px + 0.25 * size_px:
         return None
     if not -cfg.max_wall_distance_m <= float(lin.p0[1]) <= 1.0:
+        return None
+    # the speed along the wall is well measured even by the drag-free fit (the speed out
+    # from it, along the line of sight, is not): birds crossing the picture fail here
+    if abs(float(lin.v0[0])) > cfg.max_throw_speed_ms:
         return None
     # released in view: only an object entering at the top edge may have been falling for
     # long unseen; a piece of a fall picked up mid-picture (a fragment) may not
@@ -547,6 +566,8 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
         return None
     if fit.vt < cfg.min_terminal_speed_ms or fit.fall_m < cfg.min_fall_m:
         return None
+    if float(np.hypot(fit.params[3], fit.params[4])) > cfg.max_throw_speed_ms:
+        return None  # a bird flying along the wall, not a throw
     if fit.speed_end < cfg.min_end_speed_ms:
         return None
     ox, oy = geom.pose.project(fit.release[None, :])[0]

@@ -184,3 +184,38 @@ def test_rescue_fits_are_rationed_per_second_of_video():
     assert v.accepted and v.floor is not None and abs(v.floor - floor) <= 1
     budget.tick(100.0)
     assert budget.tokens == 3.0  # never more than the burst
+
+
+def test_a_drop_of_a_metre_or_two_is_not_a_fall():
+    """Insects, specks of noise and pieces of a fall picked up for half a second drop a
+    metre or two on the wall; a throw is seen falling for metres (``min_fall_m``)."""
+    t, x, y = _falling(start=1.0, dur=0.8)  # with the drag: 2.6 m
+    v = judge(_track(t, x, y), GEOM, CFG)
+    assert not v.accepted and v.reason.startswith("falls")
+    assert judge(_track(t, x, y), GEOM, CFG.model_copy(update={"min_fall_m": 1.0})).accepted
+
+
+def test_something_that_speeds_up_faster_than_gravity_is_rejected():
+    """Rain close to the lens crosses the picture at 30-40 m/s on the wall plane; nothing
+    released in view or entering at the top can be that fast so soon."""
+    t = np.arange(2.0, 3.0, 1 / FPS)
+    dt = t - t[0]
+    y = 60 + PX_PER_M * (28.0 * dt + 0.5 * 9.81 * dt**2)  # 28 m/s when first seen
+    v = judge(_track(t, np.full_like(t, 300.0), y, noise=0.1), GEOM, CFG)
+    assert not v.accepted and "faster than" in v.reason
+
+
+def test_a_bird_flying_along_the_wall_is_not_taken_for_a_throw_towards_the_camera():
+    """A body crossing the top of the picture at 18 m/s along the wall fits a falling
+    body; nobody throws from a window that hard (``max_throw_speed_ms``)."""
+    from pipelines.synth.physics import integrate_fall
+
+    geom, _, _, _ = _throw_towards_camera(vy=-5.0)
+    assert geom.pose is not None
+    t = np.arange(0.0, 1.4, 1 / FPS)
+    P, _ = integrate_fall(np.array([2.0, -1.0, 44.0]), np.array([18.0, -0.5, 0.5]), 30.0, t)
+    uv = geom.pose.project(P)
+    tr = _track(t, uv[:, 0], uv[:, 1], seed=6, noise=0.2)
+    assert not judge(tr, geom, CFG).accepted
+    v = judge(tr, geom, CFG.model_copy(update={"max_throw_speed_ms": 100.0}))
+    assert v.accepted, v.reason

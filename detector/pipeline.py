@@ -90,6 +90,9 @@ class Detector:
         # recently rejected tracks, for re-joining fragments: (end time, x and y
         # extrapolation polynomials in time since the end, track)
         self._rejected_tracks: list[tuple[float, np.ndarray, np.ndarray, Track]] = []
+        # tracks the tracker ended for their age (max_track_s), the same way: what starts
+        # where one of them ends is the same slow drifter, not a new fall
+        self._aged: list[tuple[float, np.ndarray, np.ndarray, Track]] = []
         self.frames = 0
         self.guard_trips = 0
         self.rejected: list[tuple[int, str]] = []  # (track id, reason) of recent rejections
@@ -166,6 +169,14 @@ class Detector:
         out: list[Event] = []
         for tr in tracks:
             tr.crops = self.crops.take(tr.id)
+            continues_aged = self._follows(tr, self._aged) is not None
+            if continues_aged or float(tr.t[-1] - tr.t[0]) >= self.cfg.max_track_s - 1.5 / self.fps:
+                self._aged = [o for o in self._aged if o[0] > float(tr.t[0]) - 3.0][-20:]
+                self._aged.append(self._extrapolation(tr))
+            if continues_aged:
+                self._reject(tr, f"continues a track followed for {self.cfg.max_track_s} s: a "
+                             "slow drifter")
+                continue
             v = judge(tr, self.geom, self.cfg, self.rescues)
             if not v.accepted:
                 joined = self._rejoin(tr)
@@ -301,21 +312,11 @@ class Detector:
         ``rejoin_gap_s`` before ``tr`` starts, and its quadratic extrapolation must meet
         ``tr``'s first point within ``rejoin_radius`` work px (plus growth with the gap).
         """
-        cfg = self.cfg
         t_start = float(tr.t[0])
-        keep = [o for o in self._rejected_tracks if o[0] > t_start - 3.0]
-        self._rejected_tracks = keep[-100:]
-        best: tuple[float, Track] | None = None
-        for t_end, cx, cy, old in keep:
-            gap = t_start - t_end
-            if not 0.0 < gap <= cfg.rejoin_gap_s:
-                continue
-            dist = float(np.hypot(np.polyval(cx, gap) - tr.x[0], np.polyval(cy, gap) - tr.y[0]))
-            if dist <= cfg.rejoin_radius * (1.0 + 4.0 * gap) and (best is None or dist < best[0]):
-                best = (dist, old)
-        if best is None:
+        self._rejected_tracks = [o for o in self._rejected_tracks if o[0] > t_start - 3.0][-100:]
+        old = self._follows(tr, self._rejected_tracks)
+        if old is None:
             return None
-        old = best[1]
         return Track(
             id=old.id,
             t=np.concatenate([old.t, tr.t]),
@@ -329,16 +330,37 @@ class Detector:
                 old.crops if tr.crops is None else np.concatenate([old.crops, tr.crops])),
         )
 
-    def _remember_rejected(self, tr: Track) -> None:
-        """Keep a rejected track (with its end extrapolation, fitted once) for ``_rejoin``."""
-        if len(tr) < 4:
-            return
+    def _follows(self, tr: Track,
+                 ended: list[tuple[float, np.ndarray, np.ndarray, Track]]) -> Track | None:
+        """The track of ``ended`` (see ``_extrapolation``) that ``tr`` continues, or None.
+
+        It must end at most ``rejoin_gap_s`` before ``tr`` starts, and its extrapolation
+        meet ``tr``'s first point within ``rejoin_radius`` work px (plus growth with the
+        gap); the closest wins."""
+        cfg = self.cfg
+        t_start = float(tr.t[0])
+        best: tuple[float, Track] | None = None
+        for t_end, cx, cy, old in ended:
+            gap = t_start - t_end
+            if not 0.0 < gap <= cfg.rejoin_gap_s:
+                continue
+            dist = float(np.hypot(np.polyval(cx, gap) - tr.x[0], np.polyval(cy, gap) - tr.y[0]))
+            if dist <= cfg.rejoin_radius * (1.0 + 4.0 * gap) and (best is None or dist < best[0]):
+                best = (dist, old)
+        return None if best is None else best[1]
+
+    @staticmethod
+    def _extrapolation(tr: Track) -> tuple[float, np.ndarray, np.ndarray, Track]:
+        """(end time, x and y polynomials in time since the end, track), fitted once."""
         k = min(len(tr), 12)
         ts = tr.t[-k:] - tr.t[-1]
         deg = 2 if k >= 6 else 1
-        cx = np.polyfit(ts, tr.x[-k:], deg)
-        cy = np.polyfit(ts, tr.y[-k:], deg)
-        self._rejected_tracks.append((float(tr.t[-1]), cx, cy, tr))  # _rejoin trims it
+        return float(tr.t[-1]), np.polyfit(ts, tr.x[-k:], deg), np.polyfit(ts, tr.y[-k:], deg), tr
+
+    def _remember_rejected(self, tr: Track) -> None:
+        """Keep a rejected track (with its end extrapolation) for ``_rejoin``."""
+        if len(tr) >= 4:
+            self._rejected_tracks.append(self._extrapolation(tr))  # _rejoin trims it
 
     def _describe(self, tr: Track, v: Verdict) -> None:
         """Fill ``tr.meta``: what a classifier needs to know beside the track itself."""

@@ -153,3 +153,33 @@ def test_a_dot_that_fades_under_the_threshold_every_other_frame_keeps_its_track(
     assert len(with_recovery) == 1
     assert _near(with_recovery[0].trajectory, path, 3.0) > 0.9
     assert without == [] and any("noise linked up" in r for _, r in det.rejected)
+
+
+def _work_track(tid: int, t: np.ndarray, x_in: np.ndarray, y_in: np.ndarray):
+    from detector.tracking import Track
+
+    n = t.size
+    return Track(tid, t, (x_in + 0.5) / 2 - 0.5, (y_in + 0.5) / 2 - 0.5, np.full(n, 6.0),
+                 np.full(n, -30.0), np.full(n, 3.0))
+
+
+def test_what_starts_where_a_track_ran_out_of_time_is_not_a_new_fall():
+    """The tracker ends a track after ``max_track_s``; a leaf drifting down for longer
+    goes on as a new track that starts mid-air, already moving. However much that piece
+    looks like a fall, it continues the drifter and raises no event."""
+    cfg = DetectorConfig()
+    path = fall_path(13.0, 300.0, 60.0, 2.0, drag=0.01)
+    t_fall = np.arange(13.0, 14.6, 1 / FPS)
+    xy = np.array([path(t) for t in t_fall])
+    fall = _work_track(2, t_fall, xy[:, 0], xy[:, 1])
+    # a slow drifter that reached the start of the fall after max_track_s
+    t_old = np.arange(13.0 - cfg.max_track_s, 13.0 - 0.5 / FPS, 1 / FPS)
+    old = _work_track(1, t_old, 300.0 + 0.0 * t_old, 60.0 - 6.0 * (13.0 - t_old))
+
+    alone = Detector(W, H, FPS, cfg, calibration=CAL)
+    assert len(alone._judge([fall])) == 1  # on its own the piece passes as a fall
+
+    det = Detector(W, H, FPS, cfg, calibration=CAL)
+    assert det._judge([old]) == []
+    assert det._judge([fall]) == []
+    assert "continues a track" in det.rejected[-1][1]

@@ -118,9 +118,8 @@ def _logcosh(x: np.ndarray | float) -> np.ndarray:
 
 def positions(params: np.ndarray, tau: np.ndarray) -> np.ndarray:
     """(n, 3) positions at ``tau`` s after the reference for params
-    ``[x0, y0, z0, vx0, vy0, vz0, log vt]`` or, with a wind, ``[..., wx, wy]`` (m/s)."""
-    x0, y0, z0, vx, vy, vz, lvt = params[:7]
-    wx, wy = (float(params[7]), float(params[8])) if len(params) > 7 else (0.0, 0.0)
+    ``[x0, y0, z0, vx0, vy0, vz0, log vt, wx, wy]`` (``wx, wy``: the steady wind, m/s)."""
+    x0, y0, z0, vx, vy, vz, lvt, wx, wy = params
     vt = float(np.exp(lvt))
     k = G / (vt * vt)
     tau_c = np.maximum(tau, 0.0)
@@ -213,12 +212,12 @@ def fit_fall(
         r = (proj - uv).ravel()
         return np.concatenate([r, [wprior * (p[1] - wall_offset_m), *(wwind * p[7:9])]])
 
+    wmax = 4.0 * np.asarray(wind_sigma_ms, dtype=np.float64)
+    lo = [-np.inf, -60.0, -10.0, -30.0, -30.0, -40.0, np.log(0.5), -wmax[0], -wmax[1]]
+    hi = [np.inf, 5.0, 500.0, 30.0, 30.0, 15.0, np.log(90.0), wmax[0], wmax[1]]
     best = None
     for vt0 in (8.0, 30.0):
         x0 = np.array([*p_init, 0.0, 0.0, -1.0, np.log(vt0), 0.0, 0.0])
-        wmax = 4.0 * np.asarray(wind_sigma_ms, dtype=np.float64)
-        lo = [-np.inf, -60.0, -10.0, -30.0, -30.0, -40.0, np.log(0.5), -wmax[0], -wmax[1]]
-        hi = [np.inf, 5.0, 500.0, 30.0, 30.0, 15.0, np.log(90.0), wmax[0], wmax[1]]
         try:
             sol = least_squares(resid, x0, bounds=(lo, hi), loss="soft_l1",
                                 f_scale=2.0 * sigma_px, max_nfev=150, x_scale="jac")

@@ -170,7 +170,7 @@ class Detector:
         for tr in tracks:
             tr.crops = self.crops.take(tr.id)
             continues_aged = self._follows(tr, self._aged) is not None
-            if continues_aged or float(tr.t[-1] - tr.t[0]) >= self.cfg.max_track_s - 1.5 / self.fps:
+            if continues_aged or tr.aged:
                 self._aged = [o for o in self._aged if o[0] > float(tr.t[0]) - 3.0][-20:]
                 self._aged.append(self._extrapolation(tr))
             if continues_aged:
@@ -326,6 +326,7 @@ class Detector:
             contrast=np.concatenate([old.contrast, tr.contrast]),
             strength=np.concatenate([old.strength, tr.strength]),
             left_frame=tr.left_frame,
+            aged=tr.aged,
             crops=tr.crops if old.crops is None else (
                 old.crops if tr.crops is None else np.concatenate([old.crops, tr.crops])),
         )

@@ -113,6 +113,7 @@ class Track:
         area: (n,) float64 blob areas (work px); contrast: (n,) float64 signed contrasts;
         strength: (n,) float64 peak diff / threshold;
         left_frame: the track ended because it left the picture;
+        aged: the track ended because it had been followed for ``max_track_s``;
         crops: (k, C, S, S) float32 appearance patches along the track (see
             :mod:`detector.pipeline`), or None when not captured;
         meta: context for a classifier (frame size, fps, the physics verdict), filled by
@@ -127,6 +128,7 @@ class Track:
     contrast: np.ndarray
     strength: np.ndarray
     left_frame: bool = False
+    aged: bool = False
     crops: np.ndarray | None = None
     meta: dict[str, float] = field(default_factory=dict)
 
@@ -311,6 +313,7 @@ class Tracker:
         if not which.any():
             return []
         leaving = self._leaving()
+        aged = self._too_old(t)
         out: list[Track] = []
         for i in np.flatnonzero(which).tolist():
             tid = int(self.ids[i])
@@ -318,7 +321,7 @@ class Tracker:
             if len(rows) >= self.cfg.min_points:
                 a = np.asarray(rows, dtype=np.float64)
                 out.append(Track(tid, a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4], a[:, 5],
-                                 left_frame=bool(leaving[i])))
+                                 left_frame=bool(leaving[i]), aged=bool(aged[i])))
         keep = ~which
         self.ids, self.mean, self.cov = self.ids[keep], self.mean[keep], self.cov[keep]
         self.hits, self.misses, self.born = self.hits[keep], self.misses[keep], self.born[keep]

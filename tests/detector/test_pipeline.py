@@ -155,12 +155,13 @@ def test_a_dot_that_fades_under_the_threshold_every_other_frame_keeps_its_track(
     assert without == [] and any("noise linked up" in r for _, r in det.rejected)
 
 
-def _work_track(tid: int, t: np.ndarray, x_in: np.ndarray, y_in: np.ndarray):
+def _work_track(tid: int, t: np.ndarray, x_in: np.ndarray, y_in: np.ndarray,
+                aged: bool = False):
     from detector.tracking import Track
 
     n = t.size
     return Track(tid, t, (x_in + 0.5) / 2 - 0.5, (y_in + 0.5) / 2 - 0.5, np.full(n, 6.0),
-                 np.full(n, -30.0), np.full(n, 3.0))
+                 np.full(n, -30.0), np.full(n, 3.0), aged=aged)
 
 
 def test_what_starts_where_a_track_ran_out_of_time_is_not_a_new_fall():
@@ -174,7 +175,7 @@ def test_what_starts_where_a_track_ran_out_of_time_is_not_a_new_fall():
     fall = _work_track(2, t_fall, xy[:, 0], xy[:, 1])
     # a slow drifter that reached the start of the fall after max_track_s
     t_old = np.arange(13.0 - cfg.max_track_s, 13.0 - 0.5 / FPS, 1 / FPS)
-    old = _work_track(1, t_old, 300.0 + 0.0 * t_old, 60.0 - 6.0 * (13.0 - t_old))
+    old = _work_track(1, t_old, 300.0 + 0.0 * t_old, 60.0 - 6.0 * (13.0 - t_old), aged=True)
 
     alone = Detector(W, H, FPS, cfg, calibration=CAL)
     assert len(alone._judge([fall])) == 1  # on its own the piece passes as a fall

@@ -529,10 +529,17 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
     uv_e = np.stack([geom.to_input(track.x[inl][early]), geom.to_input(track.y[inl][early])],
                     axis=1)
     size_px = float(np.mean(np.sqrt(np.maximum(track.area, 1.0)))) * geom.scale
+    # a sway builds up over the first second of a fall and shows over one or two of its
+    # periods: the allowance (input px per metre on the wall where the track is) ramps in
+    # between 1 and 3 s of track, and a short track (an insect) gets none
+    ppm = geom.gravity_px(np.array([np.median(track.x)]), np.array([np.median(track.y)]),
+                          fallback=G * 20.0)[0] / G * geom.scale
+    ramp = float(np.clip((t[-1] - 1.0) / 2.0, 0.0, 1.0))
+    tol_px = cfg.max_fit_rms_px + 0.25 * size_px + ramp * cfg.max_sway_m * ppm
     lin = fit_drop_linear(ti[early], uv_e, geom.pose, wall_offset_m=cfg.wall_offset_m,
                           wall_sigma_m=cfg.wall_sigma_m,
                           sigma_px=cfg.measurement_sigma * geom.scale)
-    if lin is None or lin.rms_px > cfg.max_fit_rms_px + 0.25 * size_px:
+    if lin is None or lin.rms_px > tol_px:
         return None
     if not -cfg.max_wall_distance_m <= float(lin.p0[1]) <= 1.0:
         return None
@@ -556,7 +563,7 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
     fit = fit_fall(t[keep], uv, geom.pose, sigma_px=sig_px,
                    wall_offset_m=cfg.wall_offset_m, wall_sigma_m=cfg.wall_sigma_m,
                    lookback_s=cfg.release_lookback_s)
-    if fit is None or fit.rms_px > cfg.max_fit_rms_px + 0.25 * size_px:
+    if fit is None or fit.rms_px > tol_px:
         return None
     if fit.lookback_exceeded or fit.inliers.mean() < 1.0 - cfg.max_outlier_frac:
         return None
@@ -573,7 +580,7 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
     ox, oy = geom.pose.project(fit.release[None, :])[0]
     floor = int(geom.calibration.floor_of_height(float(fit.release[2])))
     t_rel = float(t[keep][0] - t[0]) + fit.release_dt
-    s_fit = float(np.clip(1.0 - fit.rms_px / (cfg.max_fit_rms_px + 0.25 * size_px), 0, 1))
+    s_fit = float(np.clip(1.0 - fit.rms_px / tol_px, 0, 1))
     s_len = float(np.clip(n / (3.0 * cfg.min_points), 0, 1))
     score = 0.5 + 0.5 * (0.5 * s_fit + 0.5 * s_len) * 0.8
     s0 = min(max(fit.speed_start, 0.0) / fit.vt, 0.999)

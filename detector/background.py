@@ -327,6 +327,46 @@ class BackgroundModel:
             self.blind_frames_left -= 1
         return Foreground(mask, diff, self._thresh, f, bgq, fraction, tripped, blind, corrected)
 
+    @property
+    def cluttered(self) -> bool:
+        """The guard tripped or the frame was overloaded a moment ago (see :meth:`overloaded`)."""
+        return self.frames - self.last_trip <= self.guard_blind_frames + 2
+
+    def overloaded(self, small: np.ndarray) -> bool:
+        """The last frame had more foreground regions than the blob extractor takes.
+
+        Right after another trip this is clutter (rain, sensor noise at night), not a
+        change of scene: the background is sound, and re-seeding it from one noisy frame
+        would only double the noise, overload the next frame too and keep the detector
+        blind for as long as the rain lasts. The threshold is raised and the frame is
+        used (the caller keeps its largest regions), unless the background is still
+        young: for one time constant after a seed it holds the noise of the few frames
+        it was seeded from, and the frame is lost while it settles. Otherwise, or when
+        the picture has moved against the background (a shake: every edge lights up),
+        it is a global change: see :meth:`trip`. Returns True when the frame is lost.
+        """
+        if self.cluttered and self.shift(small) <= self.cfg.shake_radius + 0.25:
+            self.thresh_scale = min(self.thresh_scale * 1.25, self.cfg.max_thresh_scale)
+            self._refresh_thresh()
+            self.last_trip = self.frames
+            return self.bg_frames <= self.settle_frames
+        self.trip(small, reason="too many foreground regions")
+        return True
+
+    def shift(self, small: np.ndarray) -> float:
+        """How far (work px) the (h, w) uint8 working image has moved against the
+        background, by phase correlation at half resolution (about 1.2 ms at 960x540;
+        only for overloaded frames). Below a pixel it reads short."""
+        assert self._bg is not None
+        a = cv2.pyrDown(small.astype(np.float32))
+        b = cv2.pyrDown(self._bg)
+        # sides in multiples of 16: odd sizes bias the sub-pixel peak by half a pixel
+        h, w = a.shape[0] // 16 * 16, a.shape[1] // 16 * 16
+        if h < 16 or w < 16:
+            return 0.0
+        (dx, dy), _ = cv2.phaseCorrelate(a[:h, :w], b[:h, :w])
+        return 2.0 * float(np.hypot(dx, dy))
+
     def trip(self, small: np.ndarray, reason: str) -> None:
         """Global change: re-seed the background from ``small`` and go blind for a moment."""
         log.debug("global-change guard tripped at frame %d: %s", self.frames, reason)

@@ -4,7 +4,8 @@ Regions come from ``cv2.findContours`` on the (optionally dilated) foreground ma
 which costs a fraction of ``connectedComponentsWithStats``. Per-blob statistics are
 gathered in one vectorised pass over fixed-size patches around the small regions (the
 common case); only the few large ones are cut out one by one. The number of regions is
-capped: past ``max_blobs`` the caller treats the frame as a global change.
+capped: past ``max_blobs`` the caller treats the frame as a global change, or as clutter
+whose largest regions are kept.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ def extract_blobs(
     max_area: int = 1_000_000,
     merge_radius: int = 1,
     stats: dict[str, int] | None = None,
+    keep_largest: bool = False,
 ) -> Blobs | None:
     """Blobs of a foreground mask, or None when there are more than ``max_blobs`` regions.
 
@@ -110,6 +112,8 @@ def extract_blobs(
         min_area, max_area: bounds on foreground pixels per kept blob.
         merge_radius: pieces closer than this many pixels join one region.
         stats: if given, receives ``"regions"``, the number of regions found.
+        keep_largest: past ``max_blobs``, keep the ``max_blobs`` regions with the largest
+            boxes instead of returning None (clutter: specks of noise go first).
     """
     if merge_radius > 0:
         k = np.ones((2 * merge_radius + 1, 2 * merge_radius + 1), np.uint8)
@@ -120,11 +124,15 @@ def extract_blobs(
     n = len(contours)
     if stats is not None:
         stats["regions"] = n
-    if n > max_blobs:
+    if n > max_blobs and not keep_largest:
         return None
     if n == 0:
         return Blobs.empty()
     rects = np.array([cv2.boundingRect(c) for c in contours], dtype=np.int32).reshape(n, 4)
+    if n > max_blobs:
+        box = rects[:, 2] * rects[:, 3]
+        rects = rects[np.sort(np.argsort(-box, kind="stable")[:max_blobs])]
+        n = max_blobs
     x0, y0, bw, bh = rects[:, 0], rects[:, 1], rects[:, 2], rects[:, 3]
     hh, ww = mask.shape
 

@@ -124,14 +124,14 @@ class Detector:
                 fg.mask, fg.diff, fg.thresh, fg.signed,
                 max_blobs=self.cfg.max_blobs, min_area=self.cfg.min_blob_area,
                 max_area=self.cfg.max_blob_area, merge_radius=self.cfg.merge_radius,
-                stats=stats,
+                stats=stats, keep_largest=self.background.cluttered,
             )
             self.background.feedback(stats["regions"])
-            if found is None:
-                self.background.trip(small, reason="too many foreground regions")
+            if stats["regions"] > self.cfg.max_blobs and self.background.overloaded(small):
                 self.guard_trips += 1
                 blind = True
             else:
+                assert found is not None
                 blobs = found
                 if self.include is not None and len(blobs):
                     xi = np.clip(np.round(blobs.x).astype(np.intp), 0, self.size[0] - 1)

@@ -424,12 +424,12 @@ class DetectorConfig(BaseModel):
         "blob size) of a track explained by a falling body.",
     )
     max_sway_m: float = Field(
-        default=0.3,
+        default=0.8,
         ge=0.0,
         le=5.0,
         description="3-D fit: RMS sway (m) of a light object around its fall that the fit "
         "tolerates on top of max_fit_rms_px: a bag or a cloth swings from side to side as it "
-        "falls, which no ballistic model explains.",
+        "falls, which no ballistic model explains (a cloth by a metre).",
     )
     release_lookback_s: float = Field(
         default=1.0,

@@ -121,3 +121,34 @@ def test_an_object_that_dawdles_then_moves_on_leaves_no_ghost():
         ghost[rate] = sum(int(o.mask[57:64, 147:154].astype(bool).sum()) for o in out[73:77])
     assert ghost[default] == 0
     assert ghost[1.0] > 0
+
+
+def test_an_overload_right_after_a_trip_is_clutter_unless_the_picture_moved():
+    """Rain overloads frame after frame: re-seeding from one noisy frame would only make
+    the next one worse, so the model keeps its background and raises its threshold. A
+    shaken camera also overloads the frame, and there the background must be re-seeded."""
+    frames = render([], 60, seed=9, noise=2.0)
+    m = _model(frames)
+    for f in frames[:50]:
+        m.apply(f)
+    m.trip(frames[50], reason="a test")
+    for f in frames[51:56]:  # through the blind spell and into one time constant
+        m.apply(f)
+    assert m.cluttered
+    rainy = frames[56].copy()
+    rng = np.random.default_rng(9)
+    for y, x in zip(rng.integers(0, 350, 300), rng.integers(0, 630, 300), strict=True):
+        rainy[y : y + 3, x : x + 2] = 255
+    m.apply(rainy)
+    bg, scale = m._bg.copy(), m.thresh_scale
+    m.overloaded(rainy)
+    assert m.thresh_scale > scale  # desensitised
+    np.testing.assert_array_equal(m._bg, bg)  # not re-seeded from the rainy frame
+    assert m.shift(rainy) < 0.5
+
+    shaken = np.roll(frames[57], (2, 3), axis=(0, 1))
+    assert m.shift(shaken) > 2.5
+    m.apply(shaken)
+    assert m.overloaded(shaken)  # a global change: re-seeded, blind again
+    np.testing.assert_array_equal(m._bg, shaken.astype(np.float32))
+    assert m.blind_frames_left > 0

@@ -476,7 +476,9 @@ class DetectorConfig(BaseModel):
         "first point for a rejoin (grows with the gap).",
     )
     min_score: float = Field(
-        default=0.5, ge=0.0, le=1.0, description="Least score of an emitted event."
+        default=0.5, ge=0.0, le=1.0, description="Least physics score of an emitted event. "
+        "With a classifier, classifier_threshold is its own bar, and the event's score "
+        "blends the two (classifier_weight)."
     )
     classifier_weight: float = Field(
         default=0.5,

@@ -196,16 +196,18 @@ class Detector:
             if self.candidate_hook is not None:
                 self.candidate_hook(tr)
             cls_score = self.classifier.score(tr) if self.classifier is not None else None
-            score = v.score
             if cls_score is not None and cls_score < self.cfg.classifier_threshold:
                 self._reject(tr, f"classifier {cls_score:.2f} < {self.cfg.classifier_threshold}")
                 continue
+            # each opinion has its own bar: a blended bar would let the physics veto a
+            # track that the classifier passed at a lowered threshold
+            if v.score < self.cfg.min_score:
+                self._reject(tr, f"physics score {v.score:.2f} < {self.cfg.min_score}")
+                continue
+            score = v.score
             if cls_score is not None:
                 wgt = self.cfg.classifier_weight
                 score = (1.0 - wgt) * score + wgt * float(np.clip(cls_score, 0.0, 1.0))
-            if score < self.cfg.min_score:
-                self._reject(tr, f"score {score:.2f} < {self.cfg.min_score}")
-                continue
             ev = self._event(tr, v, score, cls_score)
             if self._duplicate(ev, float(np.sqrt(np.median(tr.area)))):
                 self._reject(tr, "duplicate of an emitted event")

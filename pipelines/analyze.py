@@ -207,6 +207,7 @@ def analyze_file(
                 doc["camera"] = camera_id
                 if ev.classifier_score is not None:
                     doc["classifier_score"] = round(float(ev.classifier_score), 4)
+                    doc["physics_score"] = round(float(ev.physics_score), 4)
                 if evidence is not None:
                     doc["clip"] = str(evidence.add_event(ev, doc))
                     pending[ev.id] = doc

@@ -190,7 +190,7 @@ def evaluate_scene(video: Path, model: str | None = None) -> dict[str, Any]:
     if model is not None:
         def kept(thr: float) -> list[dict[str, Any]]:
             return [e for e in events if e.get("classifier_score", 1.0) >= thr
-                    and e["score"] >= cfg.min_score]
+                    and e.get("physics_score", e["score"]) >= cfg.min_score]
 
         for thr in PR_THRESHOLDS:
             s = score_scene(kept(thr), truth)

@@ -203,3 +203,30 @@ def test_a_falling_dot_is_found_through_rain_that_overloads_every_frame():
     assert len(events) == 1, [e.origin for e in events]
     assert _near(events[0].trajectory, path, 3.0) > 0.9
     assert abs(events[0].origin.floor - int(CAL.floor_at([[300.0, 40.0]])[0])) <= 1
+
+
+class _Fixed:
+    """A classifier that gives every track the same probability."""
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def score(self, track) -> float:
+        return self.p
+
+
+@pytest.mark.parametrize("p, threshold, found", [(0.0, 0.0, True), (0.1, 0.05, True),
+                                                 (0.1, 0.5, False), (0.9, 0.5, True)])
+def test_the_classifier_threshold_alone_decides_on_its_side(p, threshold, found):
+    """Lowering ``classifier_threshold`` lets through what the classifier scored above it:
+    the physics keeps its own bar (``min_score``) and does not veto through the blend."""
+    path = fall_path(1.0, 300.0, 40.0, 2.6, drag=0.005)
+    frames = render([Thing(path, radius=2.0, contrast=-40)], 110, seed=11, noise=2.0)
+    cfg = DetectorConfig(classifier_threshold=threshold)
+    events, _ = run(frames, calibration=CAL, config=cfg, classifier=_Fixed(p))
+    assert (len(events) == 1) == found
+    if found:
+        ev = events[0]
+        assert ev.classifier_score == p
+        w = cfg.classifier_weight
+        assert ev.score == pytest.approx((1 - w) * ev.physics_score + w * p)

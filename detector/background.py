@@ -345,12 +345,18 @@ class BackgroundModel:
         the picture has moved against the background (a shake: every edge lights up),
         it is a global change: see :meth:`trip`. Returns True when the frame is lost.
         """
-        if self.cluttered and self.shift(small) <= self.cfg.shake_radius + 0.25:
+        still = self.shift(small) <= self.cfg.shake_radius + 0.25
+        if self.cluttered and still:
             self.thresh_scale = min(self.thresh_scale * 1.25, self.cfg.max_thresh_scale)
             self._refresh_thresh()
             self.last_trip = self.frames
             return self.bg_frames <= self.settle_frames
-        self.trip(small, reason="too many foreground regions")
+        # a still picture whose fine texture changed at once: the encoder's key frame
+        # (every GOP, 1-2 s on cameras) requantises the whole picture, which overloads
+        # a noisy night or infrared frame. The frames after it are coded against it, so
+        # re-seeding from it is right, and there is nothing to wait for: only this frame
+        # is lost (a falling object crossing the key frame keeps its track).
+        self.trip(small, reason="too many foreground regions", blind=not still)
         return True
 
     def shift(self, small: np.ndarray) -> float:
@@ -367,8 +373,9 @@ class BackgroundModel:
         (dx, dy), _ = cv2.phaseCorrelate(a[:h, :w], b[:h, :w])
         return 2.0 * float(np.hypot(dx, dy))
 
-    def trip(self, small: np.ndarray, reason: str) -> None:
-        """Global change: re-seed the background from ``small`` and go blind for a moment."""
+    def trip(self, small: np.ndarray, reason: str, blind: bool = True) -> None:
+        """Global change: re-seed the background from ``small`` and go blind for a moment
+        (``guard_blind_s``; with ``blind`` False, only for this frame)."""
         log.debug("global-change guard tripped at frame %d: %s", self.frames, reason)
         self.seed(small)
         if self.frames - self.last_trip <= self.guard_blind_frames + 2:
@@ -377,7 +384,8 @@ class BackgroundModel:
             self.thresh_scale = min(self.thresh_scale * 1.25, self.cfg.max_thresh_scale)
             self._refresh_thresh()
         self.last_trip = self.frames
-        self.blind_frames_left = max(self.blind_frames_left, self.guard_blind_frames)
+        if blind:
+            self.blind_frames_left = max(self.blind_frames_left, self.guard_blind_frames)
 
 
 def _alpha(tau_s: float, rate: float) -> float:

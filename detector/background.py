@@ -378,7 +378,7 @@ class BackgroundModel:
         (``guard_blind_s``; with ``blind`` False, only for this frame)."""
         log.debug("global-change guard tripped at frame %d: %s", self.frames, reason)
         self.seed(small)
-        if self.frames - self.last_trip <= self.guard_blind_frames + 2:
+        if self.cluttered:
             # tripping again right after the last one: this is clutter, not a change of
             # scene; desensitise rather than stay blind
             self.thresh_scale = min(self.thresh_scale * 1.25, self.cfg.max_thresh_scale)

@@ -2,6 +2,9 @@
 
 Per frame, on the working image (the luma shrunk by ``downscale`` with INTER_AREA):
 
+0. *Stabiliser* (:meth:`BackgroundModel.stabilise`, called by the pipeline before
+   :meth:`BackgroundModel.apply`): when the camera shakes, each frame is shifted back onto
+   the background by the median optical flow of the background's corners.
 1. *Illumination*: the block means of the frame are divided by the block means of the
    background (which are kept as their own running average: block-averaging commutes
    with the running average). When a block mean moved by more than ``_GAIN_GREY`` (a
@@ -181,6 +184,17 @@ class BackgroundModel:
         self.fg_rate = config.foreground_learn_rate
         self.settle_frames = max(round(config.background_tau_s * fps), self.warmup_frames)
         self.guard_blind_frames = round(config.guard_blind_s * fps)
+        # stabiliser (see :meth:`stabilise`)
+        self.stab_check_frames = max(1, round(config.stabilise_check_s * fps))
+        self.stab_hold_frames = round(config.stabilise_hold_s * fps)
+        self.last_shake = -(10**9)
+        self._next_check = 1  # the first frame after the seed
+        self.offset = (0.0, 0.0)  # last alignment applied (work px; frame minus background)
+        self.aligned_frames = 0
+        self._anchors: np.ndarray | None = None  # corners of the background, (n, 1, 2)
+        self._anchor_bg = np.empty((self.h, self.w), np.uint8)  # the background they came from
+        self._anchor_frame = -(10**9)
+        self._aligned = np.empty((self.h, self.w), np.uint8)
 
     # -- helpers -------------------------------------------------------------------------
     def _blocks(self, img: np.ndarray) -> np.ndarray:
@@ -236,6 +250,8 @@ class BackgroundModel:
     def seed(self, small: np.ndarray) -> None:
         """Re-seed the background from the (h, w) uint8 working image."""
         self._bg = small.astype(np.float32)
+        self._anchors = None
+        self._next_check = min(self._next_check, self.frames + 1)
         self.bg_frames = 1
         if self.block:
             self._bg_blocks = self._blocks(small)
@@ -358,6 +374,95 @@ class BackgroundModel:
         # is lost (a falling object crossing the key frame keeps its track).
         self.trip(small, reason="too many foreground regions", blind=not still)
         return True
+
+    # -- stabiliser ----------------------------------------------------------------------
+    _FLOW_WIN = (15, 15)
+    _FLOW_LEVELS = 2
+    _ANCHOR_REFRESH_S = 5.0
+
+    def stabilise(self, small: np.ndarray) -> np.ndarray:
+        """The (h, w) uint8 working image aligned to the background when the camera shakes.
+
+        A camera on a pole sways in the wind by a few pixels, several times a second. Every
+        edge of the facade then differs from the background: the noise map learns the
+        edges as noise (a small object crossing one goes unseen) and the guard trips
+        again and again. For a facade tens of metres away the sway is a translation of
+        the whole picture, so it is measured (:meth:`flow_shift`) and undone by a
+        sub-pixel shift of the frame (``cv2.warpAffine``, bilinear).
+
+        While the camera holds still this costs one measurement every
+        ``stabilise_check_s``; from a shift of ``stabilise_min_px`` on, every frame is
+        measured and aligned, until the camera has held still for ``stabilise_hold_s``.
+        Blobs found in an aligned frame are in the background's coordinates, which are
+        the calibration's (the camera's rest position). Returns ``small`` itself when no
+        alignment is needed.
+        """
+        cfg = self.cfg
+        if cfg.stabilise_min_px <= 0 or self._bg is None:
+            return small
+        was_active = self.frames - self.last_shake <= self.stab_hold_frames
+        if not was_active and self.frames < self._next_check:
+            return small
+        self._next_check = self.frames + self.stab_check_frames
+        d = self.flow_shift(small)
+        if d is None:
+            return small
+        dx, dy = d
+        active = was_active
+        if dx * dx + dy * dy >= cfg.stabilise_min_px**2:
+            self.last_shake = self.frames
+            active = True
+        if not active:
+            return small
+        self.offset = (dx, dy)
+        self.aligned_frames += 1
+        m = np.array([[1.0, 0.0, -dx], [0.0, 1.0, -dy]], np.float32)
+        cv2.warpAffine(small, m, (self.w, self.h), dst=self._aligned, flags=cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
+        if not was_active:
+            self._shake_began(self._aligned)
+        return self._aligned
+
+    def _shake_began(self, aligned: np.ndarray) -> None:
+        """The shake found so far was learnt unaligned: the background is a blur of the
+        picture's positions and the noise map took every edge for noise (a small object
+        crossing one would go unseen for ``noise_tau_s``). Re-seed the background from
+        the aligned frame, and bring the noise back to what most of the picture shows
+        (twice its median); a place that really is restless (a tree) learns its noise
+        again within ``noise_tau_s``, under the clutter control meanwhile."""
+        log.debug("camera shake at frame %d: stabilising", self.frames)
+        self.seed(aligned)
+        cap = 2.0 * float(np.median(self._noise[:: 4, :: 4]))
+        np.minimum(self._noise, max(cap, self.cfg.noise_init * QUANT), out=self._noise)
+        self._refresh_thresh()
+
+    def flow_shift(self, small: np.ndarray) -> tuple[float, float] | None:
+        """How far (dx, dy, work px) the (h, w) uint8 working image has moved against the
+        background: the median pyramidal Lucas-Kanade flow of up to 200 corners of the
+        background (re-picked every 5 s, and after a re-seed). The median ignores
+        what moves on its own (rain, a tree, the falling object); None when the scene
+        has too few corners (a night sky) or its corners do not agree on one shift."""
+        assert self._bg is not None
+        if self._anchors is None or self.frames - self._anchor_frame >= self._ANCHOR_REFRESH_S * self.fps:
+            bg8 = cv2.convertScaleAbs(self._bg, dst=self._anchor_bg)
+            gap = max(8, min(self.w, self.h) // 30)
+            self._anchors = cv2.goodFeaturesToTrack(bg8, 200, 0.01, gap, blockSize=7)
+            self._anchor_frame = self.frames
+        pts = self._anchors
+        if pts is None or len(pts) < 12:
+            return None
+        moved, status, _ = cv2.calcOpticalFlowPyrLK(
+            self._anchor_bg, small, pts, None, winSize=self._FLOW_WIN,
+            maxLevel=self._FLOW_LEVELS)
+        ok = status[:, 0] == 1
+        if int(ok.sum()) < 12:
+            return None
+        d = (moved - pts)[ok, 0]
+        mid = np.median(d, axis=0)
+        # at least half of the corners within a third of a pixel of the median
+        if float(np.median(np.abs(d - mid).max(axis=1))) > 0.33:
+            return None
+        return float(mid[0]), float(mid[1])
 
     def shift(self, small: np.ndarray) -> float:
         """How far (work px) the (h, w) uint8 working image has moved against the

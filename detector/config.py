@@ -82,6 +82,28 @@ class DetectorConfig(BaseModel):
         description="The frame is compared with the min/max of the background over this radius "
         "(work px), so camera shake of that size makes no foreground.",
     )
+    stabilise_min_px: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=10.0,
+        description="Camera shake: when the picture has moved against the background by at "
+        "least this much (work px, median optical flow of corners of the background), "
+        "each frame is aligned to the background by that shift for stabilise_hold_s; "
+        "0 disables the stabiliser.",
+    )
+    stabilise_check_s: float = Field(
+        default=1.0,
+        ge=0.01,
+        le=60.0,
+        description="While the camera holds still, how often the stabiliser looks for shake.",
+    )
+    stabilise_hold_s: float = Field(
+        default=3.0,
+        ge=0.0,
+        le=600.0,
+        description="The stabiliser keeps aligning frames this long after the last shift of "
+        "stabilise_min_px or more.",
+    )
     warmup_s: float = Field(
         default=0.5,
         ge=0.0,

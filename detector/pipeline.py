@@ -1,7 +1,8 @@
 """The Detector facade: luma frames in, falling-object events out.
 
-Per frame: shrink the luma to the working resolution (INTER_AREA), foreground from the
-background model, blobs (dropping those in ``exclude`` polygons), one tracker step.
+Per frame: shrink the luma to the working resolution (INTER_AREA), align it to the
+background when the camera shakes, foreground from the background model, blobs (dropping
+those in ``exclude`` polygons), one tracker step.
 Tracks that end (lost for ``max_missed_s``, left the picture, or too old) are judged by
 the fall physics at once, so an alert follows the object's landing within a fraction of
 a second. A global change (too much foreground, or too many regions) re-seeds the
@@ -110,7 +111,7 @@ class Detector:
         self.frames += 1
         tm = self.timings
         c0 = time.perf_counter()
-        small = shrink(luma, self.cfg.downscale, self.size)
+        small = self.background.stabilise(shrink(luma, self.cfg.downscale, self.size))
         c1 = time.perf_counter()
         fg = self.background.apply(small)
         c2 = time.perf_counter()

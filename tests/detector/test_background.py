@@ -1,5 +1,8 @@
+import copy
+
 import cv2
 import numpy as np
+import pytest
 from detector_synth import Thing, linear_path, render
 
 from detector.background import BackgroundModel
@@ -152,3 +155,21 @@ def test_an_overload_right_after_a_trip_is_clutter_unless_the_picture_moved():
     assert m.overloaded(shaken)  # a global change: re-seeded, blind again
     np.testing.assert_array_equal(m._bg, shaken.astype(np.float32))
     assert m.blind_frames_left > 0
+
+
+def test_the_stabiliser_measures_a_sub_pixel_shift_and_undoes_it():
+    frames = render([], 40, seed=10, noise=1.5)
+    m = _model(frames)
+    for f in frames[:30]:
+        assert m.stabilise(f) is f  # a still camera: nothing to align
+        m.apply(f)
+    assert m.aligned_frames == 0
+    shift = np.array([[1.0, 0.0, 1.6], [0.0, 1.0, -0.7]], np.float32)
+    moved = cv2.warpAffine(frames[30], shift, (640, 360), borderMode=cv2.BORDER_REPLICATE)
+    dx, dy = m.flow_shift(moved)
+    assert abs(dx - 1.6) < 0.1 and abs(dy + 0.7) < 0.1
+    assert copy.deepcopy(m).apply(moved).fraction > 0.01  # unaligned, every edge lights up
+    m._next_check = 0  # look now
+    aligned = m.stabilise(moved)
+    assert m.aligned_frames == 1 and m.offset == pytest.approx((1.6, -0.7), abs=0.1)
+    assert m.apply(aligned).fraction < 2e-3

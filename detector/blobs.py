@@ -99,6 +99,8 @@ def extract_blobs(
     merge_radius: int = 1,
     stats: dict[str, int] | None = None,
     keep_largest: bool = False,
+    streak_len: float = 0.0,
+    streak_width: float = 2.0,
 ) -> Blobs | None:
     """Blobs of a foreground mask, or None when there are more than ``max_blobs`` regions.
 
@@ -111,9 +113,13 @@ def extract_blobs(
         max_blobs: the cap on regions; more means a global change.
         min_area, max_area: bounds on foreground pixels per kept blob.
         merge_radius: pieces closer than this many pixels join one region.
-        stats: if given, receives ``"regions"``, the number of regions found.
+        stats: if given, receives ``"regions"``, the number of regions found (streaks
+            left out), and ``"streaks"``.
         keep_largest: past ``max_blobs``, keep the ``max_blobs`` regions with the largest
             boxes instead of returning None (clutter: specks of noise go first).
+        streak_len: regions at least this long (box diagonal, px) and on average at most
+            ``streak_width`` px wide are streaks (rain, a wire's edge), dropped before
+            anything else; 0 keeps them.
     """
     if merge_radius > 0:
         k = np.ones((2 * merge_radius + 1, 2 * merge_radius + 1), np.uint8)
@@ -122,13 +128,27 @@ def extract_blobs(
         grown = mask
     contours, _ = cv2.findContours(grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     n = len(contours)
+    rects = np.array([cv2.boundingRect(c) for c in contours], dtype=np.int32).reshape(n, 4)
+    streaks = 0
+    if streak_len > 0 and n:
+        long = np.hypot(rects[:, 2], rects[:, 3])
+        cand = np.flatnonzero(long >= streak_len)
+        if cand.size:
+            # a region w px wide and L long, grown by merge_radius on each side, encloses
+            # about (w + 2 r - 1) L px (the contour runs through its edge pixels' centres)
+            area = np.array([cv2.contourArea(contours[i]) for i in cand])
+            thin = cand[area <= (streak_width + 2 * merge_radius - 1) * long[cand]]
+            if thin.size:
+                streaks = int(thin.size)
+                rects = np.delete(rects, thin, axis=0)
+                n = len(rects)
     if stats is not None:
         stats["regions"] = n
+        stats["streaks"] = streaks
     if n > max_blobs and not keep_largest:
         return None
     if n == 0:
         return Blobs.empty()
-    rects = np.array([cv2.boundingRect(c) for c in contours], dtype=np.int32).reshape(n, 4)
     if n > max_blobs:
         box = rects[:, 2] * rects[:, 3]
         rects = rects[np.sort(np.argsort(-box, kind="stable")[:max_blobs])]

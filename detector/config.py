@@ -125,6 +125,17 @@ class DetectorConfig(BaseModel):
         le=5,
         description="Foreground pieces closer than this (work px) form one blob.",
     )
+    streak_min_len: float = Field(
+        default=12.0,
+        ge=0.0,
+        le=1000.0,
+        description="Foreground regions at least this long (work px) and on average at most "
+        "streak_max_width wide are streaks (rain drops near the lens, a flickering edge) and "
+        "are dropped before they are counted or tracked; 0 keeps them.",
+    )
+    streak_max_width: float = Field(
+        default=2.0, ge=0.5, le=10.0, description="See streak_min_len (work px)."
+    )
     target_blobs: int = Field(
         default=60,
         ge=1,

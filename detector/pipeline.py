@@ -2,7 +2,7 @@
 
 Per frame: shrink the luma to the working resolution (INTER_AREA), align it to the
 background when the camera shakes, foreground from the background model, blobs (dropping
-those in ``exclude`` polygons), one tracker step.
+thin streaks such as rain, and those in ``exclude`` polygons), one tracker step.
 Tracks that end (lost for ``max_missed_s``, left the picture, or too old) are judged by
 the fall physics at once, so an alert follows the object's landing within a fraction of
 a second. A global change (too much foreground, or too many regions) re-seeds the
@@ -126,6 +126,7 @@ class Detector:
                 max_blobs=self.cfg.max_blobs, min_area=self.cfg.min_blob_area,
                 max_area=self.cfg.max_blob_area, merge_radius=self.cfg.merge_radius,
                 stats=stats, keep_largest=self.background.cluttered,
+                streak_len=self.cfg.streak_min_len, streak_width=self.cfg.streak_max_width,
             )
             self.background.feedback(stats["regions"])
             if stats["regions"] > self.cfg.max_blobs and self.background.overloaded(small):

@@ -73,3 +73,27 @@ def test_blobs_columns_are_checked_and_indexable():
     assert len(big) == 1 and big.area[0] == 9
     with pytest.raises(ValueError, match="rows"):
         Blobs(*(np.zeros(2) for _ in range(8)), np.zeros(3))
+
+
+@pytest.mark.parametrize("merge_radius", [0, 1, 2])
+def test_thin_streaks_are_dropped_and_not_counted_while_objects_stay(merge_radius):
+    """Rain drops near the lens draw long thin streaks; a falling object, even blurred by
+    its speed, stays compact. Streaks go before they are counted (so rain does not raise
+    the clutter threshold) or tracked."""
+    import cv2
+
+    mask = np.zeros((120, 160), np.uint8)
+    for x in range(10, 150, 14):  # ten rain streaks, 1-2 px wide, 20-40 px long, slanted
+        cv2.line(mask, (x, 5), (x + 6, 30 + x % 10), 255, 1 + x % 2)
+    mask[60:63, 40:43] = 255  # a small object
+    mask[80:92, 100:104] = 255  # a fast one, blurred along its fall: 4 x 12
+    mask[100:102, 20:22] = 255  # a speck
+    stats: dict[str, int] = {}
+    b = extract_blobs(*_inputs(mask), max_blobs=5, merge_radius=merge_radius, stats=stats,
+                      streak_len=12.0, streak_width=2.0)
+    assert b is not None and len(b) == 3  # not over max_blobs: the streaks were not counted
+    assert stats == {"regions": 3, "streaks": 10}
+    assert sorted(b.area.tolist()) == [4, 9, 48]
+
+    # with the filter off the streaks are regions like any other
+    assert extract_blobs(*_inputs(mask), max_blobs=5, merge_radius=merge_radius) is None

@@ -361,7 +361,7 @@ class BackgroundModel:
         the picture has moved against the background (a shake: every edge lights up),
         it is a global change: see :meth:`trip`. Returns True when the frame is lost.
         """
-        still = self.shift(small) <= self.cfg.shake_radius + 0.25
+        still = self.shift(small) <= self.cfg.shake_radius + self.cfg.shake_shift_px
         if self.cluttered and still:
             self.thresh_scale = min(self.thresh_scale * 1.25, self.cfg.max_thresh_scale)
             self._refresh_thresh()
@@ -439,9 +439,10 @@ class BackgroundModel:
     def flow_shift(self, small: np.ndarray) -> tuple[float, float] | None:
         """How far (dx, dy, work px) the (h, w) uint8 working image has moved against the
         background: the median pyramidal Lucas-Kanade flow of up to 200 corners of the
-        background (re-picked every 5 s, and after a re-seed). The median ignores
-        what moves on its own (rain, a tree, the falling object); None when the scene
-        has too few corners (a night sky) or its corners do not agree on one shift."""
+        background (re-picked every 5 s, and after a re-seed), over the corners that agree
+        with it. The median ignores what moves on its own (rain, a tree, the falling
+        object); None when the scene has too few corners (a night sky) or fewer than 30%
+        of them agree on one shift."""
         assert self._bg is not None
         if self._anchors is None or self.frames - self._anchor_frame >= self._ANCHOR_REFRESH_S * self.fps:
             bg8 = cv2.convertScaleAbs(self._bg, dst=self._anchor_bg)
@@ -458,17 +459,24 @@ class BackgroundModel:
         if int(ok.sum()) < 12:
             return None
         d = (moved - pts)[ok, 0]
-        mid = np.median(d, axis=0)
-        # at least half of the corners within a third of a pixel of the median
-        if float(np.median(np.abs(d - mid).max(axis=1))) > 0.33:
+        # the corners that agree with the median to half a pixel decide; rain or a tree
+        # may pull a good share of the others anywhere
+        agree = np.abs(d - np.median(d, axis=0)).max(axis=1) <= 0.5
+        if int(agree.sum()) < max(12, 0.3 * len(pts)):
             return None
+        mid = np.median(d[agree], axis=0)
         return float(mid[0]), float(mid[1])
 
     def shift(self, small: np.ndarray) -> float:
         """How far (work px) the (h, w) uint8 working image has moved against the
-        background, by phase correlation at half resolution (about 1.2 ms at 960x540;
-        only for overloaded frames). Below a pixel it reads short."""
+        background (only for overloaded frames): the corners' median flow
+        (:meth:`flow_shift`), which rain and noise do not sway; where the scene has no
+        corners to follow (a dark night), phase correlation at half resolution (about
+        1.2 ms at 960x540), which reads short below a pixel."""
         assert self._bg is not None
+        d = self.flow_shift(small)
+        if d is not None:
+            return float(np.hypot(*d))
         a = cv2.pyrDown(small.astype(np.float32))
         b = cv2.pyrDown(self._bg)
         # sides in multiples of 16: odd sizes bias the sub-pixel peak by half a pixel

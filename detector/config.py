@@ -125,6 +125,14 @@ class DetectorConfig(BaseModel):
         le=5,
         description="Foreground pieces closer than this (work px) form one blob.",
     )
+    shake_shift_px: float = Field(
+        default=0.25,
+        ge=0.0,
+        le=10.0,
+        description="An overloaded frame whose picture moved against the background by more "
+        "than this (work px, phase correlation, beyond shake_radius) is a camera shake: the "
+        "guard re-seeds and goes blind; below it the overload is clutter or a key frame.",
+    )
     streak_min_len: float = Field(
         default=12.0,
         ge=0.0,

@@ -173,3 +173,19 @@ def test_the_stabiliser_measures_a_sub_pixel_shift_and_undoes_it():
     aligned = m.stabilise(moved)
     assert m.aligned_frames == 1 and m.offset == pytest.approx((1.6, -0.7), abs=0.1)
     assert m.apply(aligned).fraction < 2e-3
+
+
+def test_heavy_rain_does_not_read_as_a_moved_picture():
+    """Whether an overloaded frame moved decides between clutter (keep the background)
+    and a shake (re-seed, go blind). A thousand rain streaks must not read as a move; the
+    same frame moved by (3, 2) px must."""
+    frames = render([], 60, seed=9, noise=2.0)
+    m = _model(frames)
+    for f in frames[:50]:
+        m.apply(f)
+    rng = np.random.default_rng(9)
+    rainy = frames[56].copy()
+    for y, x in zip(rng.integers(0, 350, 1000), rng.integers(0, 630, 1000), strict=True):
+        cv2.line(rainy, (int(x), int(y)), (int(x) + 3, int(y) + 9), 255, 1)
+    assert m.shift(rainy) < 0.1
+    assert m.shift(np.roll(rainy, (2, 3), axis=(0, 1))) == pytest.approx(np.hypot(2, 3), abs=0.1)

@@ -10,6 +10,7 @@ whose largest regions are kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import cv2
@@ -101,6 +102,7 @@ def extract_blobs(
     keep_largest: bool = False,
     streak_len: float = 0.0,
     streak_width: float = 2.0,
+    expected: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
 ) -> Blobs | None:
     """Blobs of a foreground mask, or None when there are more than ``max_blobs`` regions.
 
@@ -120,6 +122,10 @@ def extract_blobs(
         streak_len: regions at least this long (box diagonal, px) and on average at most
             ``streak_width`` px wide are streaks (rain, a wire's edge), dropped before
             anything else; 0 keeps them.
+        expected: called only when there are streaks: ``(x, y, radius)`` arrays of where
+            tracks expect their object (work px). A streak whose box comes within the
+            radius of one is kept: a small object merged with a thin trail (its own ghost,
+            an edge) is still a detection.
     """
     if merge_radius > 0:
         k = np.ones((2 * merge_radius + 1, 2 * merge_radius + 1), np.uint8)
@@ -138,6 +144,15 @@ def extract_blobs(
             # about (w + 2 r - 1) L px (the contour runs through its edge pixels' centres)
             area = np.array([cv2.contourArea(contours[i]) for i in cand])
             thin = cand[area <= (streak_width + 2 * merge_radius - 1) * long[cand]]
+            if thin.size and expected is not None:
+                ex, ey, er = expected()
+                if ex.size:
+                    r = rects[thin]
+                    gx = np.maximum(np.maximum(r[:, None, 0] - ex[None, :],
+                                               ex[None, :] - (r[:, None, 0] + r[:, None, 2] - 1)), 0)
+                    gy = np.maximum(np.maximum(r[:, None, 1] - ey[None, :],
+                                               ey[None, :] - (r[:, None, 1] + r[:, None, 3] - 1)), 0)
+                    thin = thin[~(np.hypot(gx, gy) <= er[None, :]).any(axis=1)]
             if thin.size:
                 streaks = int(thin.size)
                 rects = np.delete(rects, thin, axis=0)

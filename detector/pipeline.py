@@ -127,6 +127,7 @@ class Detector:
                 max_area=self.cfg.max_blob_area, merge_radius=self.cfg.merge_radius,
                 stats=stats, keep_largest=self.background.cluttered,
                 streak_len=self.cfg.streak_min_len, streak_width=self.cfg.streak_max_width,
+                expected=lambda: self.tracker.predictions(float(t_s))[1:],
             )
             self.background.feedback(stats["regions"])
             if stats["regions"] > self.cfg.max_blobs and self.background.overloaded(small):

@@ -97,3 +97,20 @@ def test_thin_streaks_are_dropped_and_not_counted_while_objects_stay(merge_radiu
 
     # with the filter off the streaks are regions like any other
     assert extract_blobs(*_inputs(mask), max_blobs=5, merge_radius=merge_radius) is None
+
+
+def test_a_streak_where_a_track_expects_its_object_is_kept():
+    """A small object merged with a thin trail (its own fading ghost, an edge) looks like a
+    streak; where a track expects its object, it is still a detection."""
+    import cv2
+
+    mask = np.zeros((80, 80), np.uint8)
+    cv2.line(mask, (10, 10), (30, 40), 255, 1)  # the trail
+    mask[39:42, 29:32] = 255  # the object at its end, (30, 40)
+    args = dict(max_blobs=10, merge_radius=1, streak_len=12.0, streak_width=2.0)
+    assert len(extract_blobs(*_inputs(mask), **args)) == 0
+    far = (np.array([70.0]), np.array([70.0]), np.array([5.0]))
+    assert len(extract_blobs(*_inputs(mask), **args, expected=lambda: far)) == 0
+    near = (np.array([32.0]), np.array([44.0]), np.array([5.0]))
+    b = extract_blobs(*_inputs(mask), **args, expected=lambda: near)
+    assert len(b) == 1 and b.area[0] > 9

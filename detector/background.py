@@ -444,7 +444,8 @@ class BackgroundModel:
         object); None when the scene has too few corners (a night sky) or fewer than 30%
         of them agree on one shift."""
         assert self._bg is not None
-        if self._anchors is None or self.frames - self._anchor_frame >= self._ANCHOR_REFRESH_S * self.fps:
+        stale = self.frames - self._anchor_frame >= self._ANCHOR_REFRESH_S * self.fps
+        if self._anchors is None or stale:
             bg8 = cv2.convertScaleAbs(self._bg, dst=self._anchor_bg)
             gap = max(8, min(self.w, self.h) // 30)
             self._anchors = cv2.goodFeaturesToTrack(bg8, 200, 0.01, gap, blockSize=7)
@@ -453,7 +454,7 @@ class BackgroundModel:
         if pts is None or len(pts) < 12:
             return None
         moved, status, _ = cv2.calcOpticalFlowPyrLK(
-            self._anchor_bg, small, pts, None, winSize=self._FLOW_WIN,
+            self._anchor_bg, small, pts, pts.copy(), winSize=self._FLOW_WIN,
             maxLevel=self._FLOW_LEVELS)
         ok = status[:, 0] == 1
         if int(ok.sum()) < 12:

@@ -142,16 +142,17 @@ def extract_blobs(
         if cand.size:
             # a region w px wide and L long, grown by merge_radius on each side, encloses
             # about (w + 2 r - 1) L px (the contour runs through its edge pixels' centres)
-            area = np.array([cv2.contourArea(contours[i]) for i in cand])
+            area = np.array([cv2.contourArea(contours[i]) for i in cand.tolist()])
             thin = cand[area <= (streak_width + 2 * merge_radius - 1) * long[cand]]
             if thin.size and expected is not None:
                 ex, ey, er = expected()
                 if ex.size:
+                    # distance from each expected point to each streak's box
                     r = rects[thin]
-                    gx = np.maximum(np.maximum(r[:, None, 0] - ex[None, :],
-                                               ex[None, :] - (r[:, None, 0] + r[:, None, 2] - 1)), 0)
-                    gy = np.maximum(np.maximum(r[:, None, 1] - ey[None, :],
-                                               ey[None, :] - (r[:, None, 1] + r[:, None, 3] - 1)), 0)
+                    x0, x1 = r[:, None, 0], r[:, None, 0] + r[:, None, 2] - 1
+                    y0, y1 = r[:, None, 1], r[:, None, 1] + r[:, None, 3] - 1
+                    gx = np.maximum(np.maximum(x0 - ex[None, :], ex[None, :] - x1), 0)
+                    gy = np.maximum(np.maximum(y0 - ey[None, :], ey[None, :] - y1), 0)
                     thin = thin[~(np.hypot(gx, gy) <= er[None, :]).any(axis=1)]
             if thin.size:
                 streaks = int(thin.size)

@@ -257,6 +257,12 @@ class BackgroundModel:
             self._bg_blocks = self._blocks(small)
         self._refresh_bounds()
 
+    def _desensitise(self) -> None:
+        """Clutter right after a trip: raise the threshold multiplier a step (x1.25, up to
+        ``max_thresh_scale``)."""
+        self.thresh_scale = min(self.thresh_scale * 1.25, self.cfg.max_thresh_scale)
+        self._refresh_thresh()
+
     def _correct(self, small: np.ndarray, fb: np.ndarray) -> bool:
         """Write the illumination-corrected frame into ``self._f``; False when not needed."""
         assert self._bg_blocks is not None
@@ -363,8 +369,7 @@ class BackgroundModel:
         """
         still = self.shift(small) <= self.cfg.shake_radius + self.cfg.shake_shift_px
         if self.cluttered and still:
-            self.thresh_scale = min(self.thresh_scale * 1.25, self.cfg.max_thresh_scale)
-            self._refresh_thresh()
+            self._desensitise()
             self.last_trip = self.frames
             return self.bg_frames <= self.settle_frames
         # a still picture whose fine texture changed at once: the encoder's key frame
@@ -495,8 +500,7 @@ class BackgroundModel:
         if self.cluttered:
             # tripping again right after the last one: this is clutter, not a change of
             # scene; desensitise rather than stay blind
-            self.thresh_scale = min(self.thresh_scale * 1.25, self.cfg.max_thresh_scale)
-            self._refresh_thresh()
+            self._desensitise()
         self.last_trip = self.frames
         if blind:
             self.blind_frames_left = max(self.blind_frames_left, self.guard_blind_frames)

@@ -130,8 +130,9 @@ class DetectorConfig(BaseModel):
         ge=0.0,
         le=10.0,
         description="An overloaded frame whose picture moved against the background by more "
-        "than this (work px, phase correlation, beyond shake_radius) is a camera shake: the "
-        "guard re-seeds and goes blind; below it the overload is clutter or a key frame.",
+        "than this (work px, beyond shake_radius; the corners' flow, or phase correlation "
+        "where there are no corners) is a camera shake: the guard re-seeds and goes blind; "
+        "below it the overload is clutter or a key frame.",
     )
     streak_min_len: float = Field(
         default=12.0,

@@ -111,8 +111,9 @@ class Detector:
         self.frames += 1
         tm = self.timings
         c0 = time.perf_counter()
-        small = self.background.stabilise(shrink(luma, self.cfg.downscale, self.size))
+        small = shrink(luma, self.cfg.downscale, self.size)
         c1 = time.perf_counter()
+        small = self.background.stabilise(small)
         fg = self.background.apply(small)
         c2 = time.perf_counter()
         blind = fg.blind or fg.tripped

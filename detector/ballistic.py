@@ -116,25 +116,52 @@ def _logcosh(x: np.ndarray | float) -> np.ndarray:
     return x + np.log1p(np.exp(-2.0 * x)) - np.log(2.0)
 
 
+@dataclass(frozen=True)
+class _Times:
+    """What :func:`positions` needs of its times alone, computed once per fit (the
+    optimiser evaluates hundreds of parameter vectors at the same times)."""
+
+    tau: np.ndarray
+    tau_c: np.ndarray  # max(tau, 0)
+    after: np.ndarray  # tau >= 0
+    all_after: bool
+    grid: np.ndarray  # the drag integral's 64 nodes over [0, max(tau_c)]
+    steps: np.ndarray  # their spacing
+
+    @classmethod
+    def of(cls, tau: np.ndarray) -> _Times:
+        tau_c = np.maximum(tau, 0.0)
+        after = tau >= 0
+        grid = np.linspace(0.0, max(float(tau_c.max()), 1e-3), 64)
+        return cls(tau, tau_c, after, bool(after.all()), grid, np.diff(grid))
+
+
 def positions(params: np.ndarray, tau: np.ndarray) -> np.ndarray:
     """(n, 3) positions at ``tau`` s after the reference for params
     ``[x0, y0, z0, vx0, vy0, vz0, log vt, wx, wy]`` (``wx, wy``: the steady wind, m/s)."""
+    return _positions(params, _Times.of(tau))
+
+
+def _positions(params: np.ndarray, tm: _Times) -> np.ndarray:
     x0, y0, z0, vx, vy, vz, lvt, wx, wy = params
     vt = float(np.exp(lvt))
     k = G / (vt * vt)
-    tau_c = np.maximum(tau, 0.0)
+    tau_c, grid = tm.tau_c, tm.grid
     # the speed through the air decays with the drag of the whole speed, dominated by the
     # fall: dv_h/dt = -k |v| (v_h - w) ~ -k (s + q) (v_h - w)
     #   =>  v_h = w + (v_h0 - w) exp(-k D(t)) / (1 + k q0 t)
     q = float(np.hypot(vx - wx, vy - wy))
-    grid = np.linspace(0.0, max(float(tau_c.max()), 1e-3), 64)
     decay = np.exp(-k * _drop_distance(grid, -vz, vt)) / (1.0 + k * q * grid)
-    along = np.concatenate([[0.0], np.cumsum(0.5 * (decay[1:] + decay[:-1]) * np.diff(grid))])
+    along = np.concatenate([[0.0], np.cumsum(0.5 * (decay[1:] + decay[:-1]) * tm.steps)])
     a = np.interp(tau_c, grid, along)
-    after = tau >= 0  # before the reference: straight back along the start velocity
-    hx = np.where(after, wx * tau_c + (vx - wx) * a, vx * tau)
-    hy = np.where(after, wy * tau_c + (vy - wy) * a, vy * tau)
-    down = np.where(tau >= 0, _drop_distance(tau_c, -vz, vt), -vz * tau)
+    hx = wx * tau_c + (vx - wx) * a
+    hy = wy * tau_c + (vy - wy) * a
+    down = _drop_distance(tau_c, -vz, vt)
+    if not tm.all_after:  # before the reference: straight back along the start velocity
+        tau, after = tm.tau, tm.after
+        hx = np.where(after, hx, vx * tau)
+        hy = np.where(after, hy, vy * tau)
+        down = np.where(after, down, -vz * tau)
     return np.column_stack([x0 + hx, y0 + hy, z0 - down])
 
 
@@ -206,8 +233,10 @@ def fit_fall(
     wprior = sigma_px * np.sqrt(n) / wall_sigma_m
     wwind = sigma_px * np.sqrt(n) / np.asarray(wind_sigma_ms, dtype=np.float64)
 
+    times = _Times.of(tau)
+
     def resid(p: np.ndarray) -> np.ndarray:
-        P = positions(p, tau)
+        P = _positions(p, times)
         proj = cam.project(P)
         r = (proj - uv).ravel()
         return np.concatenate([r, [wprior * (p[1] - wall_offset_m), *(wwind * p[7:9])]])
@@ -228,7 +257,7 @@ def fit_fall(
     if best is None:
         return None
     p = best.x
-    P = positions(p, tau)
+    P = _positions(p, times)
     err = np.linalg.norm(cam.project(P) - uv, axis=1)
     scale = max(1.4826 * float(np.median(err)), sigma_px)
     inl = err <= 3.0 * scale

@@ -52,13 +52,32 @@ def process_noise(dt: float, q: float) -> np.ndarray:
     return out
 
 
+_STEP_CACHE: dict[tuple[float, float], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _step_matrices(dt: float, q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(F, F^T, Q) for a step of ``dt``: frame steps repeat, so they are built once
+    (read-only; a handful of distinct steps per stream)."""
+    key = (dt, q)
+    got = _STEP_CACHE.get(key)
+    if got is None:
+        f = transition(dt)
+        got = (f, f.T, process_noise(dt, q))
+        for a in got:
+            a.flags.writeable = False
+        if len(_STEP_CACHE) >= 256:
+            _STEP_CACHE.clear()
+        _STEP_CACHE[key] = got
+    return got
+
+
 def predict(
     mean: np.ndarray, cov: np.ndarray, dt: float, q: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Propagate (N, 6) means and (N, 6, 6) covariances by ``dt`` seconds."""
-    f = transition(dt)
-    mean = mean @ f.T
-    cov = f @ cov @ f.T + process_noise(dt, q)
+    f, ft, qn = _step_matrices(float(dt), float(q))
+    mean = mean @ ft
+    cov = f @ cov @ ft + qn
     return mean, cov
 
 

@@ -335,6 +335,7 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     y_in = geom.to_input(track.y)
     cal = geom.calibration
     wall: np.ndarray | None = None
+    g_px = 0.0  # expected gravity where the track is, work px/s^2 (calibrated only)
     if cal is not None:
         # geometry on the wall: "down" is -z whatever the camera's roll and perspective
         wall = cal.to_wall(np.stack([x_in, y_in], axis=1))
@@ -357,7 +358,7 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     def geometric_failure(reason: str, **kw: object) -> Verdict:
         # the wall-plane mapping misreads an object thrown out towards the camera (it
         # "falls" upward, sideways, or faster than gravity): the 3-D fit has the last word
-        rescued = _rescue_3d(track, geom, cfg, inl, t, t0, n, rms, tol, fall_px, budget)
+        rescued = _rescue_3d(track, geom, cfg, inl, t, t0, n, rms, tol, fall_px, g_px, budget)
         if rescued is not None:
             return rescued
         return Verdict(False, 0.0, reason, **kw)  # type: ignore[arg-type]
@@ -502,7 +503,8 @@ def _release_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarr
 
 def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarray,
                t: np.ndarray, t0: float, n: int, rms: float, tol: float,
-               fall_px: float, budget: RescueBudget | None = None) -> Verdict | None:
+               fall_px: float, g_px: float,
+               budget: RescueBudget | None = None) -> Verdict | None:
     """An accepted verdict from the ballistic 3-D fit alone, for a track that the
     wall-plane tests misread, or None.
 
@@ -532,8 +534,7 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
     # a sway builds up over the first second of a fall and shows over one or two of its
     # periods: the allowance (input px per metre on the wall where the track is) ramps in
     # between 1 and 3 s of track, and a short track (an insect) gets none
-    ppm = geom.gravity_px(np.array([np.median(track.x)]), np.array([np.median(track.y)]),
-                          fallback=G * 20.0)[0] / G * geom.scale
+    ppm = g_px / G * geom.scale
     ramp = float(np.clip((t[-1] - 1.0) / 2.0, 0.0, 1.0))
     tol_px = cfg.max_fit_rms_px + 0.25 * size_px + ramp * cfg.max_sway_m * ppm
     lin = fit_drop_linear(ti[early], uv_e, geom.pose, wall_offset_m=cfg.wall_offset_m,

@@ -119,3 +119,20 @@ def test_a_light_object_drifting_with_the_wind_is_fitted_and_placed_on_its_store
     assert abs(fit.vt - 11.0) < 2.0
     np.testing.assert_allclose(fit.params[7:9], wind[:2], atol=0.5)
     assert int(fit.release[2] // fh) + 1 == 20
+
+
+def test_positions_before_the_reference_run_straight_back_and_after_it_fall() -> None:
+    from detector.ballistic import positions
+
+    p = np.array([3.0, -1.0, 40.0, 1.0, -0.5, -2.0, np.log(20.0), 0.0, 0.0])
+    tau = np.array([-0.5, -0.1, 0.0, 0.5, 1.0, 2.0])
+    P = positions(p, tau)
+    np.testing.assert_allclose(P[:2], [[3.0 - 0.5, -1.0 + 0.25, 40.0 + 1.0],  # higher up before
+                                       [3.0 - 0.1, -1.0 + 0.05, 40.0 + 0.2]])
+    np.testing.assert_allclose(P[2], p[:3])
+    z = P[2:, 2]
+    assert np.all(np.diff(z) < 0)  # falling, faster and faster (but under 20 m/s)
+    drops = -np.diff(z) / np.diff(tau[2:])
+    assert np.all(np.diff(drops) > 0) and drops[-1] < 20.0
+    # the same times alone, without the earlier ones: the same positions
+    np.testing.assert_allclose(positions(p, tau[2:]), P[2:], rtol=1e-12)

@@ -50,3 +50,19 @@ def test_floor_numbers_follow_height():
 def test_bad_points_raise_calibration_error(img, wall, fh):
     with pytest.raises(CalibrationError):
         FacadeCalibration(np.array(img, float), np.array(wall, float), fh)
+
+
+def test_mapping_matches_scikit_image_bit_for_bit():
+    """The fast mapping is scikit-image's arithmetic: floors and release points, hence
+    the shipped classifier's training data, do not move with it."""
+    from skimage.transform import ProjectiveTransform
+
+    cal = _cal()
+    rng = np.random.default_rng(5)
+    uv = rng.uniform([-200.0, -200.0], [2100.0, 1300.0], size=(500, 2))
+    assert np.array_equal(cal.to_wall(uv), ProjectiveTransform(cal.homography)(uv))
+    xz = rng.uniform([-10.0, 0.0], [50.0, 90.0], size=(500, 2))
+    inv = ProjectiveTransform(np.linalg.inv(cal.homography))
+    assert np.array_equal(cal.to_image(xz), inv(xz))
+    assert cal.to_wall([100.0, 900.0]).shape == (1, 2)  # one point as a flat pair
+

@@ -2,7 +2,7 @@ import numpy as np
 
 from detector.blobs import Blobs
 from detector.config import DetectorConfig
-from detector.tracking import Tracker, predict, transition, update
+from detector.tracking import Tracker, predict, process_noise, transition, update
 
 FPS = 25.0
 SIZE = (320, 180)
@@ -26,6 +26,22 @@ def test_predict_moves_stacked_states_with_constant_acceleration():
     assert c2.shape == (2, 6, 6)
     assert np.all(np.linalg.eigvalsh(c2) > 0) and np.all(c2[:, 0, 0] > 1.0)
     np.testing.assert_allclose(transition(0.0), np.eye(6))
+
+
+def test_repeated_steps_reuse_matrices_that_cannot_be_changed_by_accident():
+    mean = np.array([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]])
+    cov = np.stack([np.eye(6) * 2.0])
+    dt, q = 1.0 / 25.0, 7.0
+    f = transition(dt)
+    expect_m, expect_c = mean @ f.T, f @ cov @ f.T + process_noise(dt, q)
+    for _ in range(3):  # built once, then served from the cache: the same numbers each time
+        m2, c2 = predict(mean, cov, dt, q)
+        assert np.array_equal(m2, expect_m) and np.array_equal(c2, expect_c)
+    m3, _ = predict(mean, cov, 2 * dt, q)  # another step gets its own matrices
+    assert not np.array_equal(m3, m2)
+    from detector.tracking import _step_matrices
+    for a in _step_matrices(dt, q):
+        assert not a.flags.writeable
 
 
 def test_update_pulls_the_state_toward_the_measurement_and_shrinks_the_covariance():

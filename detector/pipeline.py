@@ -94,6 +94,9 @@ class Detector:
         # tracks the tracker ended for their age (max_track_s), the same way: what starts
         # where one of them ends is the same slow drifter, not a new fall
         self._aged: list[tuple[float, np.ndarray, np.ndarray, Track]] = []
+        # tracks that became events, the same way: a fall that the tracker lost and picked
+        # up again (a cloth tumbling) is one event, not two
+        self._emitted: list[tuple[float, np.ndarray, np.ndarray, Track]] = []
         self.frames = 0
         self.guard_trips = 0
         self.rejected: list[tuple[int, str]] = []  # (track id, reason) of recent rejections
@@ -195,6 +198,14 @@ class Detector:
             if self._shadowed(tr):
                 self._reject(tr, "retraces a longer track still being followed")
                 continue
+            self._emitted = [o for o in self._emitted if o[0] > float(tr.t[0]) - 3.0][-20:]
+            # a big object (a cloth) swings, and its blob's centre with it: the radius
+            # grows with the blob's size, as for duplicates
+            slack = 2.0 * float(np.sqrt(np.median(tr.area)))
+            if self._follows(tr, self._emitted, slack, overlap_s=0.5) is not None:
+                self._reject(tr, "continues the track of an event already emitted")
+                self._emitted.append(self._extrapolation(tr))
+                continue
             if self.classifier is not None or self.candidate_hook is not None:
                 self._describe(tr, v)
             if self.candidate_hook is not None:
@@ -217,6 +228,7 @@ class Detector:
                 self._reject(tr, "duplicate of an emitted event")
                 continue
             self._recent.append(ev)
+            self._emitted.append(self._extrapolation(tr))
             out.append(ev)
         if out:
             newest = max(e.end_s for e in self._recent)
@@ -337,22 +349,24 @@ class Detector:
                 old.crops if tr.crops is None else np.concatenate([old.crops, tr.crops])),
         )
 
-    def _follows(self, tr: Track,
-                 ended: list[tuple[float, np.ndarray, np.ndarray, Track]]) -> Track | None:
+    def _follows(self, tr: Track, ended: list[tuple[float, np.ndarray, np.ndarray, Track]],
+                 slack: float = 0.0, overlap_s: float = 0.0) -> Track | None:
         """The track of ``ended`` (see ``_extrapolation``) that ``tr`` continues, or None.
 
         It must end at most ``rejoin_gap_s`` before ``tr`` starts, and its extrapolation
         meet ``tr``'s first point within ``rejoin_radius`` work px (plus growth with the
-        gap); the closest wins."""
+        gap, plus ``slack``); the closest wins. With ``overlap_s``, ``tr`` may also start
+        up to that long before the other track ended (a second blob on the same object)."""
         cfg = self.cfg
         t_start = float(tr.t[0])
         best: tuple[float, Track] | None = None
         for t_end, cx, cy, old in ended:
             gap = t_start - t_end
-            if not 0.0 < gap <= cfg.rejoin_gap_s:
+            if not -overlap_s < gap <= cfg.rejoin_gap_s:
                 continue
             dist = float(np.hypot(np.polyval(cx, gap) - tr.x[0], np.polyval(cy, gap) - tr.y[0]))
-            if dist <= cfg.rejoin_radius * (1.0 + 4.0 * gap) and (best is None or dist < best[0]):
+            reach = cfg.rejoin_radius * (1.0 + 4.0 * max(gap, 0.0)) + slack
+            if dist <= reach and (best is None or dist < best[0]):
                 best = (dist, old)
         return None if best is None else best[1]
 

@@ -5,6 +5,7 @@ from detector_synth import FPS, H, Thing, W, calibration, fall_path, linear_path
 
 from detector.config import DetectorConfig
 from detector.pipeline import Detector
+from detector.tracking import Track
 
 CAL = calibration()
 
@@ -297,3 +298,31 @@ def test_a_still_camera_is_not_stabilised():
     events, det = run(frames, calibration=CAL)
     assert det.background.aligned_frames == 0
     assert len(events) == 1
+
+
+def _fall_track(tid: int, t0: float, dur: float, x0: float, y0: float) -> Track:
+    """A Track (work px) of a dot released at rest at input (x0, y0) at ``t0``."""
+    path = fall_path(t0, x0, y0, dur + 0.1, drag=0.005)
+    t = np.arange(t0 + 0.04, t0 + dur, 1 / FPS)
+    xy = np.array([path(ti) for ti in t])
+    x, y = (xy[:, 0] + 0.5) / 2 - 0.5, (xy[:, 1] + 0.5) / 2 - 0.5
+    n = t.size
+    return Track(tid, t, x, y, np.full(n, 4.0), np.full(n, -30.0), np.full(n, 3.0))
+
+
+def test_a_fall_picked_up_again_after_a_lost_track_is_not_a_second_event():
+    first = _fall_track(1, 1.0, 1.2, 300.0, 40.0)
+    # the tracker lost it for a moment; what it picks up next starts where the first
+    # track was heading (and on its own would pass as a fall)
+    end_t, end_x, end_y = first.t[-1], (first.x[-1] + 0.5) * 2 - 0.5, (first.y[-1] + 0.5) * 2 - 0.5
+    vy = (first.y[-1] - first.y[-2]) * FPS * 2  # input px/s
+    second = _fall_track(2, end_t + 0.12, 1.4, end_x, end_y + vy * 0.12)
+    alone = Detector(W, H, FPS, calibration=CAL)
+    assert len(alone._judge([second])) == 1  # a fall of its own, judged alone
+    det = Detector(W, H, FPS, calibration=CAL)
+    assert len(det._judge([first])) == 1
+    assert det._judge([second]) == []
+    assert det.rejected[-1] == (2, "continues the track of an event already emitted")
+    # something starting elsewhere at that moment is a fall of its own
+    other = _fall_track(3, end_t + 0.12, 1.4, end_x + 200.0, end_y)
+    assert len(det._judge([other])) == 1

@@ -388,6 +388,53 @@ class DetectorConfig(BaseModel):
         "metres; insects, specks of noise and fragments picked up for half a second are not "
         "(at 1.0, 15 of 24 false alarms in 30 min of distractors fell less than 3 m).",
     )
+    steady_min_s: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=60.0,
+        description="With calibration: a track followed this long that falls steadily (see "
+        "steady_min_fall_m, steady_min_speed_ms) passes without a measurable acceleration: "
+        "a carton, a bag or a cloth at its terminal speed no longer speeds up, and a fit of "
+        "seconds of it finds next to none. 0 turns this off.",
+    )
+    steady_min_fall_m: float = Field(
+        default=5.0,
+        ge=0.0,
+        le=500.0,
+        description="A steady fall (steady_min_s) drops at least this far along the wall, m.",
+    )
+    steady_min_speed_ms: float = Field(
+        default=6.0,
+        ge=0.0,
+        le=100.0,
+        description="A steady fall (steady_min_s) keeps at least this mean downward speed on "
+        "the wall (m/s), going down in at least steady_min_monotone of its steps. Leaves "
+        "settle at 1-2 m/s, but one in front of the wall is mapped faster: at 3.0, two "
+        "leaves at 5.6 and 6.3 m/s passed in 30 min of development distractors; cartons at "
+        "their terminal speed fell at 10-11.",
+    )
+    steady_min_fall_hps: float = Field(
+        default=0.15,
+        ge=0.0,
+        le=1.0,
+        description="A steady fall (steady_min_s) crosses at least this share of the picture's "
+        "height: near the top edge a few pixels map to metres of wall (a leaf there moved "
+        "20 px of 1080 and read as 15 m).",
+    )
+    steady_max_side_ratio: float = Field(
+        default=0.4,
+        ge=0.0,
+        le=100.0,
+        description="A steady fall (steady_min_s) drifts sideways along the wall at most this "
+        "share of its drop (a carton at its terminal speed: 0.03-0.05; a leaf wandering "
+        "along the top of the picture for 12 s: 0.57).",
+    )
+    steady_min_monotone: float = Field(
+        default=0.8,
+        ge=0.0,
+        le=1.0,
+        description="Share of a steady fall's steps (3-point means) that go down.",
+    )
     min_end_speed_ms: float = Field(
         default=3.5,
         ge=0.0,

@@ -402,10 +402,15 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     accel_report = accel if cal is not None else accel * geom.scale
     common = dict(inliers=inl, residual=rms, fall_px=fall_px, fall_m=fall_m,
                   accel=accel_report, accel_units=units)
-    if tstat < cfg.min_accel_sigma:
+    steady = False
+    if (tstat < cfg.min_accel_sigma or accel < lo_a) and cal is not None:
+        steady = (fall_px >= cfg.steady_min_fall_hps * h * geom.scale
+                  and side <= cfg.steady_max_side_ratio * fall
+                  and _steady_fall(ti, down_s[inl], accel, hi_a, cfg))
+    if tstat < cfg.min_accel_sigma and not steady:
         return Verdict(False, 0.0, f"no significant downward acceleration "
                        f"({accel:.2f} +- {accel_se:.2f})", **common)  # type: ignore[arg-type]
-    if not lo_a <= accel <= hi_a:
+    if not lo_a <= accel <= hi_a and not steady:
         return geometric_failure(f"acceleration {accel:.2f} outside [{lo_a:.2f}, {hi_a:.2f}]",
                                  **common)
     if cal is not None and v_end > cfg.max_entry_speed_ms + 1.25 * G * dur:
@@ -472,6 +477,34 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     score = 0.5 + 0.5 * (0.5 * s_acc + 0.25 * s_fit + 0.25 * s_len)
     return Verdict(True, score, "", origin_t=t0 + t_rel, origin_x=float(ox), origin_y=float(oy),
                    floor=floor, **common)  # type: ignore[arg-type]
+
+
+def _steady_fall(t: np.ndarray, down: np.ndarray, accel: float, hi_a: float,
+                 cfg: DetectorConfig) -> bool:
+    """True when ``down`` (m along the wall, at (n,) times ``t``) is a steady fall: an
+    object at its terminal speed, whose acceleration is too small to measure.
+
+    Followed for ``steady_min_s``, it drops ``steady_min_fall_m`` (and, checked by the
+    caller, ``steady_min_fall_hps`` of the picture, drifting sideways at most
+    ``steady_max_side_ratio`` of its drop) at a mean speed of at
+    least ``steady_min_speed_ms`` (at most ``max_entry_speed_ms``: faster is rain near the
+    lens), going down in ``steady_min_monotone`` of its steps, and does not slow down by
+    more than half its speed over the track.
+    """
+    if cfg.steady_min_s <= 0 or t.size < 6:
+        return False
+    dur = float(t[-1] - t[0])
+    if dur < cfg.steady_min_s or not accel <= hi_a:
+        return False
+    if float(down.max() - down[0]) < cfg.steady_min_fall_m:
+        return False
+    v = float(np.polyfit(t, down, 1)[0])
+    if not cfg.steady_min_speed_ms <= v <= cfg.max_entry_speed_ms:
+        return False
+    if accel * dur < -0.5 * v:
+        return False
+    smooth = np.convolve(down, np.ones(3) / 3.0, mode="valid")
+    return float(np.mean(np.diff(smooth) > 0)) >= cfg.steady_min_monotone
 
 
 def _release_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarray,

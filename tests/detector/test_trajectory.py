@@ -237,8 +237,46 @@ def test_a_swaying_bag_is_placed_on_its_storey_by_the_3d_fit(freq_hz: float, pha
     P[:, 1] += 0.15 * grow * np.cos(2 * np.pi * 0.7 * freq_hz * t + phase)
     uv = geom.pose.project(P)
     tr = _track(t[1:], uv[1:, 0], uv[1:, 1], seed=0, noise=0.2)
-    rigid = judge(tr, geom, CFG.model_copy(update={"max_sway_m": 0.0}))
+    # (the steady-fall test would take it too, from the wall plane: off here)
+    rigid = judge(tr, geom, CFG.model_copy(update={"max_sway_m": 0.0, "steady_min_s": 0.0}))
     assert not rigid.accepted and rigid.reason.startswith("acceleration")
     v = judge(tr, geom, CFG)
     assert v.accepted, v.reason
     assert v.floor == 14  # released 40.3 m up, storeys of 3 m
+
+
+def _steady(speed_ms: float, y0: float, dur: float = 3.0, sway_m: float = 0.3):
+    """A body at its terminal speed: straight down at ``speed_ms``, swaying a little."""
+    t = np.arange(0, dur, 1 / FPS)
+    x = 300 + sway_m * PX_PER_M * np.sin(2 * np.pi * 0.7 * t)
+    y = y0 + speed_ms * PX_PER_M * t
+    return t, x, y
+
+
+def test_a_carton_at_its_terminal_speed_from_above_the_picture_is_accepted():
+    # no acceleration to measure: it entered at the top edge already at terminal speed
+    t, x, y = _steady(9.0, 4.0)
+    v = judge(_track(t, x, y, seed=3), GEOM, CFG)
+    assert v.accepted, v.reason
+    seen_floor = int(calibration().floor_at([[300.0, 4.0]])[0])
+    assert v.floor is not None and v.floor >= seen_floor  # released at or above the top edge
+    # the same track without the steady-fall test fails on its acceleration
+    off = judge(_track(t, x, y, seed=3), GEOM, CFG.model_copy(update={"steady_min_s": 0.0}))
+    assert not off.accepted and "acceleration" in off.reason
+
+
+def test_steady_drifters_and_steady_fallers_that_appear_mid_picture_are_rejected():
+    # a leaf drifting down at 4 m/s (mapped from in front of the wall): too slow
+    t, x, y = _steady(4.0, 4.0)
+    v = judge(_track(t, x, y, seed=4), GEOM, CFG)
+    assert not v.accepted and "acceleration" in v.reason
+    # already at 9 m/s where it is first seen, far below the top: not released in view
+    t, x, y = _steady(9.0, 100.0, dur=2.5)
+    v = judge(_track(t, x, y, seed=5), GEOM, CFG)
+    assert not v.accepted and "already fast" in v.reason
+    # fast on the wall but hardly moving in the picture (near the top edge, where a few
+    # pixels map to metres of wall)
+    t, x, y = _steady(9.0, 4.0)
+    short = CFG.model_copy(update={"steady_min_fall_hps": 0.6})  # 45% of the picture here
+    v = judge(_track(t, x, y, seed=3), GEOM, short)
+    assert not v.accepted and "acceleration" in v.reason

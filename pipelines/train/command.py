@@ -187,7 +187,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("models"),
                    help="folder for the weights and MODEL_CARD.md (default models/)")
     p.add_argument("--jobs", type=int, default=2, help="scenes rendered in parallel (default 2)")
-    p.add_argument("--scenes", type=int, default=200, help="training scenes (default 200)")
+    p.add_argument("--scenes", type=int, default=400, help="training scenes (default 400)")
     p.add_argument("--test-scenes", type=int, default=320,
                    help="held-out scenes (default 320: over 300 distractor tracks pass the "
                    "physics)")

@@ -7,7 +7,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -268,7 +268,12 @@ def test_events_left_writing_by_a_killed_run_are_settled_when_watch_starts(
         tmp_path: Path, watch: Callable[..., Watch]) -> None:
     data = tmp_path / "data"
     store = EventStore.open(data)
-    whole, lost = make_event(1, "tower-k"), make_event(2, "tower-k")
+    # minutes old, as a killed run's events are: events months old would be retention's
+    # to delete (30 days by default), and it may run before the check below
+    t0 = datetime.now(UTC) - timedelta(minutes=5)
+    whole, lost = (make_event(i, "tower-k", start_utc=t0 + timedelta(minutes=i),
+                              end_utc=t0 + timedelta(minutes=i, seconds=2), stream_epoch_utc=t0)
+                   for i in (1, 2))
     for ev in (whole, lost):
         store.add_event(ev)
     folder = data / (whole.evidence_dir or "")

@@ -62,11 +62,11 @@ class FacadeCalibration:
 
     def to_wall(self, uv: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
         """Map (N, 2) pixel points to (N, 2) wall points ``[x, z]`` in metres."""
-        return _apply(self._to_wall.params, uv)
+        return np.asarray(self._to_wall(np.atleast_2d(np.asarray(uv, dtype=np.float64))))
 
     def to_image(self, xz: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
         """Map (N, 2) wall points ``[x, z]`` to (N, 2) pixels ``[u, v]``."""
-        return _apply(self._to_image.params, xz)
+        return np.asarray(self._to_image(np.atleast_2d(np.asarray(xz, dtype=np.float64))))
 
     def floor_of_height(self, z_m: np.ndarray | float) -> np.ndarray:
         """Floor numbers for heights above ground in metres."""
@@ -76,18 +76,6 @@ class FacadeCalibration:
     def floor_at(self, uv: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
         """(N,) floor numbers of (N, 2) pixel points on the facade."""
         return self.floor_of_height(self.to_wall(uv)[:, 1])
-
-
-def _apply(matrix: np.ndarray, pts: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
-    """(N, 2) points mapped by the (3, 3) homography ``matrix``: the arithmetic of
-    ``ProjectiveTransform.__call__`` without its per-call overhead (the tracker maps
-    points every frame). A point mapped to infinity divides by the smallest float."""
-    p = np.atleast_2d(np.asarray(pts, dtype=np.float64))
-    h = np.hstack((p, np.ones((len(p), 1)))) @ matrix.T
-    w = h[:, -1]
-    w = np.where(w == 0, np.finfo(float).eps, w)
-    out: np.ndarray = h[:, :-1] / w[:, None]
-    return out
 
 
 def _estimate(src: np.ndarray, dst: np.ndarray) -> ProjectiveTransform:

@@ -33,6 +33,17 @@ log = logging.getLogger(__name__)
 STAGES = ("shrink", "background", "blobs", "tracking", "judge")
 
 
+Ended = tuple[float, np.ndarray, np.ndarray, Track]
+"""An ended track as ``Detector._extrapolation`` keeps it: (end time, x and y polynomials
+in time since the end, track)."""
+
+
+def _recent(ended: list[Ended], t: float, keep: int) -> list[Ended]:
+    """The last ``keep`` of ``ended`` that ended less than 3 s before ``t`` (the tracks a
+    track starting at ``t`` may still continue; ``rejoin_gap_s`` is 0.6 s by default)."""
+    return [o for o in ended if o[0] > t - 3.0][-keep:]
+
+
 class Detector:
     """Detects objects falling down a facade in a stream of luma frames.
 
@@ -90,13 +101,13 @@ class Detector:
         self.rescues = RescueBudget(cfg.rescue_fits_per_s, cfg.rescue_burst)
         # recently rejected tracks, for re-joining fragments: (end time, x and y
         # extrapolation polynomials in time since the end, track)
-        self._rejected_tracks: list[tuple[float, np.ndarray, np.ndarray, Track]] = []
+        self._rejected_tracks: list[Ended] = []
         # tracks the tracker ended for their age (max_track_s), the same way: what starts
         # where one of them ends is the same slow drifter, not a new fall
-        self._aged: list[tuple[float, np.ndarray, np.ndarray, Track]] = []
+        self._aged: list[Ended] = []
         # tracks that became events, the same way: a fall that the tracker lost and picked
         # up again (a cloth tumbling) is one event, not two
-        self._emitted: list[tuple[float, np.ndarray, np.ndarray, Track]] = []
+        self._emitted: list[Ended] = []
         self.frames = 0
         self.guard_trips = 0
         self.rejected: list[tuple[int, str]] = []  # (track id, reason) of recent rejections
@@ -178,7 +189,7 @@ class Detector:
             tr.crops = self.crops.take(tr.id)
             continues_aged = self._follows(tr, self._aged) is not None
             if continues_aged or tr.aged:
-                self._aged = [o for o in self._aged if o[0] > float(tr.t[0]) - 3.0][-20:]
+                self._aged = _recent(self._aged, float(tr.t[0]), 20)
                 self._aged.append(self._extrapolation(tr))
             if continues_aged:
                 self._reject(tr, f"continues a track followed for {self.cfg.max_track_s} s: a "
@@ -198,7 +209,7 @@ class Detector:
             if self._shadowed(tr):
                 self._reject(tr, "retraces a longer track still being followed")
                 continue
-            self._emitted = [o for o in self._emitted if o[0] > float(tr.t[0]) - 3.0][-20:]
+            self._emitted = _recent(self._emitted, float(tr.t[0]), 20)
             # a big object (a cloth) swings, and its blob's centre with it: the radius
             # grows with the blob's size, as for duplicates
             slack = 2.0 * float(np.sqrt(np.median(tr.area)))
@@ -331,7 +342,7 @@ class Detector:
         ``tr``'s first point within ``rejoin_radius`` work px (plus growth with the gap).
         """
         t_start = float(tr.t[0])
-        self._rejected_tracks = [o for o in self._rejected_tracks if o[0] > t_start - 3.0][-100:]
+        self._rejected_tracks = _recent(self._rejected_tracks, t_start, 100)
         old = self._follows(tr, self._rejected_tracks)
         if old is None:
             return None
@@ -349,7 +360,7 @@ class Detector:
                 old.crops if tr.crops is None else np.concatenate([old.crops, tr.crops])),
         )
 
-    def _follows(self, tr: Track, ended: list[tuple[float, np.ndarray, np.ndarray, Track]],
+    def _follows(self, tr: Track, ended: list[Ended],
                  slack: float = 0.0, overlap_s: float = 0.0) -> Track | None:
         """The track of ``ended`` (see ``_extrapolation``) that ``tr`` continues, or None.
 
@@ -371,7 +382,7 @@ class Detector:
         return None if best is None else best[1]
 
     @staticmethod
-    def _extrapolation(tr: Track) -> tuple[float, np.ndarray, np.ndarray, Track]:
+    def _extrapolation(tr: Track) -> Ended:
         """(end time, x and y polynomials in time since the end, track), fitted once."""
         k = min(len(tr), 12)
         ts = tr.t[-k:] - tr.t[-1]

@@ -12,6 +12,7 @@ solved with ``scipy.optimize.linear_sum_assignment``, established tracks first.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -52,22 +53,14 @@ def process_noise(dt: float, q: float) -> np.ndarray:
     return out
 
 
-_STEP_CACHE: dict[tuple[float, float], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-
-
+@functools.lru_cache(maxsize=256)
 def _step_matrices(dt: float, q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(F, F^T, Q) for a step of ``dt``: frame steps repeat, so they are built once
     (read-only; a handful of distinct steps per stream)."""
-    key = (dt, q)
-    got = _STEP_CACHE.get(key)
-    if got is None:
-        f = transition(dt)
-        got = (f, f.T, process_noise(dt, q))
-        for a in got:
-            a.flags.writeable = False
-        if len(_STEP_CACHE) >= 256:
-            _STEP_CACHE.clear()
-        _STEP_CACHE[key] = got
+    f = transition(dt)
+    got = (f, f.T, process_noise(dt, q))
+    for a in got:
+        a.flags.writeable = False
     return got
 
 

@@ -53,8 +53,8 @@ def test_bad_points_raise_calibration_error(img, wall, fh):
 
 
 def test_mapping_matches_scikit_image_bit_for_bit():
-    """The fast mapping is scikit-image's arithmetic: floors and release points, hence
-    the shipped classifier's training data, do not move with it."""
+    """The mapping is scikit-image's ProjectiveTransform of the calibration's homography
+    (and of its inverse), point for point."""
     from skimage.transform import ProjectiveTransform
 
     cal = _cal()

@@ -174,6 +174,25 @@ def _card(info: dict[str, Any]) -> str:
             cells.append(f"{pk['kept']} ({_fmt(pk['kept'] / pk['tracks'], True)})"
                          if pk and pk["tracks"] else "-")
         lines.append(f"| {k} | {first['tracks']} | " + " | ".join(cells) + " |")
+    lines += ["", "Operating points (share of object tracks kept / of distractor tracks "
+              "rejected, by threshold):", "",
+              "| threshold | " + " | ".join(f"{n}: kept / rejected" for n in names) + " |",
+              "| --- | " + " | ".join("---" for _ in names) + " |"]
+    for i in range(len(info["metrics"][names[0]].get("curve", []))):
+        cells = []
+        for n in names:
+            pt = info["metrics"][n]["curve"][i]
+            cells.append(f"{_fmt(pt['object_keep_rate'], True)} / "
+                         f"{_fmt(pt['distractor_reject_rate'], True)}")
+        lines.append(f"| {pt['threshold']:g} | " + " | ".join(cells) + " |")
+    bullets = []
+    for n in names:
+        for fk in info["metrics"][n].get("for_keep", []):
+            bullets.append(f"- {n} keeps {_fmt(fk['object_keep_rate'], True)} of the object "
+                         f"tracks at threshold {fk['threshold']:.4f} (the highest that keeps "
+                         f"{_fmt(fk['keep_target'], True)}), rejecting "
+                         f"{_fmt(fk['distractor_reject_rate'], True)} of the distractor tracks.")
+    lines += ["", *bullets] if bullets else []
     lines += ["", "## Weights", ""]
     for fname, digest in info["sha256"].items():
         lines.append(f"- `{fname}`: sha256 `{digest}`")

@@ -14,6 +14,11 @@ from pipelines.train.collect import Candidate
 
 log = logging.getLogger(__name__)
 
+# thresholds at which the held-out keep and reject rates are reported, and the keep rates
+# for which the threshold that reaches them is found
+OPERATING_THRESHOLDS = (0.9, 0.7, 0.5, 0.3, 0.1, 0.03, 0.01)
+KEEP_TARGETS = (0.95, 0.98)
+
 
 def seed_everything(seed: int, threads: int = 2) -> None:
     """Seeds torch, fixes the thread count, asks for deterministic kernels."""
@@ -116,6 +121,21 @@ def measure(scores: np.ndarray, cands: Sequence[Candidate], threshold: float) ->
                           "rejected": int(sel.sum()) - passed}
     n_obj = int(y.sum())
     n_dis = int(len(y) - n_obj)
+    curve = []
+    for thr in OPERATING_THRESHOLDS:
+        curve.append({"threshold": thr,
+                      "object_keep_rate": float((s[y > 0.5] >= thr).mean()) if n_obj else None,
+                      "distractor_reject_rate": float((s[y <= 0.5] < thr).mean())
+                      if n_dis else None})
+    for_keep = []
+    if n_obj and n_dis:
+        pos = np.sort(s[y > 0.5])
+        for target in KEEP_TARGETS:
+            # the highest threshold that still keeps ``target`` of the object tracks
+            thr = float(pos[int(np.floor((1.0 - target) * n_obj))])
+            for_keep.append({"keep_target": target, "threshold": thr,
+                             "object_keep_rate": float((pos >= thr).mean()),
+                             "distractor_reject_rate": float((s[y <= 0.5] < thr).mean())})
     kept_obj = int(((s >= threshold) & (y > 0.5)).sum())
     rej_dis = int(((s < threshold) & (y <= 0.5)).sum())
     return {
@@ -128,4 +148,6 @@ def measure(scores: np.ndarray, cands: Sequence[Candidate], threshold: float) ->
         "distractor_reject_rate": rej_dis / n_dis if n_dis else None,
         "roc_auc": roc_auc(s, y),
         "per_kind": per_kind,
+        "curve": curve,
+        "for_keep": for_keep,
     }

@@ -60,3 +60,27 @@ def test_the_same_seed_gives_the_same_weights_and_another_seed_does_not() -> Non
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=True))
     torch.use_deterministic_algorithms(False)
+
+
+def test_held_out_figures_give_keep_and_reject_rates_over_thresholds() -> None:
+    """The model card's operating points: keep and reject rates at fixed thresholds, and
+    the highest threshold that keeps a target share of the object tracks."""
+    from pipelines.train.collect import Candidate
+    from pipelines.train.fit import measure
+
+    labels = ["object", "object", "object", "leaf", "stoop", "leaf", "object"]
+    strict = [True, True, True, True, True, True, False]  # the last fails the physics
+    scores = np.array([0.9, 0.8, 0.2, 0.6, 0.1, 0.05, 0.0])
+    cands = [Candidate(None, lab, s, "x")  # type: ignore[arg-type]
+             for lab, s in zip(labels, strict, strict=True)]
+    m = measure(scores, cands, 0.5)
+    assert (m["object_tracks"], m["distractor_tracks"]) == (3, 3)
+    assert m["objects_kept"] == 2 and m["distractors_rejected"] == 2
+    at = {p["threshold"]: p for p in m["curve"]}
+    assert at[0.5]["object_keep_rate"] == pytest.approx(2 / 3)
+    assert at[0.1]["object_keep_rate"] == 1.0
+    assert at[0.1]["distractor_reject_rate"] == pytest.approx(1 / 3)
+    assert at[0.9]["object_keep_rate"] == pytest.approx(1 / 3)
+    full = next(fk for fk in m["for_keep"] if fk["keep_target"] == 0.98)
+    assert full["threshold"] == pytest.approx(0.2) and full["object_keep_rate"] == 1.0
+    assert full["distractor_reject_rate"] == pytest.approx(2 / 3)

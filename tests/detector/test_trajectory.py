@@ -280,3 +280,41 @@ def test_steady_drifters_and_steady_fallers_that_appear_mid_picture_are_rejected
     short = CFG.model_copy(update={"steady_min_fall_hps": 0.6})  # 45% of the picture here
     v = judge(_track(t, x, y, seed=3), GEOM, short)
     assert not v.accepted and "acceleration" in v.reason
+
+
+def _sparse(keep_share: float, seed: int):
+    """A 2 s fall of which a random ``keep_share`` of the frames has a detection."""
+    t, x, y = _falling(start=1.05, dur=2.0)
+    rng = np.random.default_rng(seed)
+    keep = np.sort(rng.choice(t.size, round(keep_share * t.size), replace=False))
+    keep[0], keep[-1] = 0, t.size - 1  # the track spans the whole fall
+    return t[np.unique(keep)], x[np.unique(keep)], y[np.unique(keep)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_faint_fall_seen_in_under_half_its_frames_is_accepted_when_its_path_is_smooth(seed):
+    """A faint object at night is over the threshold in 45% of the frames; its detections
+    still lie on one smooth fall. Switched off, the sparse track is noise linked up."""
+    t, x, y = _sparse(0.45, seed)
+    assert t.size < CFG.min_hit_ratio * (t[-1] - t[0]) * FPS
+    v = judge(_track(t, x, y, seed=seed, noise=0.3), GEOM, CFG)
+    assert v.accepted, v.reason
+    off = CFG.model_copy(update={"min_hit_ratio_smooth": CFG.min_hit_ratio})
+    v_off = judge(_track(t, x, y, seed=seed, noise=0.3), GEOM, off)
+    assert not v_off.accepted and "noise linked up" in v_off.reason
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_noise_linked_up_along_a_fall_is_rejected(seed):
+    """Specks that a gate lets into a track scatter around the path; seen in under the
+    usual share of frames, such a track must be smooth to be judged. The same scatter
+    seen in every frame passes (a bag that sways)."""
+    t, x, y = _sparse(0.45, seed)
+    v = judge(_track(t, x, y, seed=seed, noise=0.9), GEOM, CFG)
+    assert not v.accepted and "noise linked up" in v.reason, v.reason
+    t, x, y = _falling(start=1.05, dur=2.0)
+    v = judge(_track(t, x, y, seed=seed, noise=0.9), GEOM, CFG)
+    assert v.accepted, v.reason
+    sparser, xs, ys = _sparse(0.3, seed)
+    v = judge(_track(sparser, xs, ys, seed=seed, noise=0.3), GEOM, CFG)
+    assert not v.accepted and "noise linked up" in v.reason, v.reason

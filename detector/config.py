@@ -289,24 +289,6 @@ class DetectorConfig(BaseModel):
         description="A judged track is detected in at least this share of the frames it spans; "
         "noise specks linked across gaps fail.",
     )
-    min_hit_ratio_smooth: float = Field(
-        default=0.4,
-        ge=0.0,
-        le=1.0,
-        description="With a facade calibration, a track of at least 2 min_points detections "
-        "seen in fewer than min_hit_ratio of its frames may still be judged when it is seen "
-        "in at least this share and its path is smooth (jitter at most sparse_max_jitter_frac "
-        "of the tolerance): a faint object at night or in IR flickers in and out of the "
-        "threshold, but its detections lie on one smooth path, which linked noise does not. "
-        "Set it to min_hit_ratio to switch this off.",
-    )
-    sparse_max_jitter_frac: float = Field(
-        default=0.5,
-        ge=0.0,
-        le=1.0,
-        description="See min_hit_ratio_smooth: the jitter a sparsely seen track may have, as a "
-        "share of the jitter tolerance (max_residual + residual_size_frac x blob size).",
-    )
     min_hit_ratio_uncalibrated: float = Field(
         default=0.8,
         ge=0.0,

@@ -305,9 +305,7 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
 
     frames_spanned = dur * geom.fps + 1.0
     ratio = cfg.min_hit_ratio if geom.calibration is not None else cfg.min_hit_ratio_uncalibrated
-    sparse = n < ratio * frames_spanned
-    if sparse and not (geom.calibration is not None and n >= 2 * cfg.min_points
-                       and n >= cfg.min_hit_ratio_smooth * frames_spanned):
+    if n < ratio * frames_spanned:
         return Verdict(False, 0.0, f"seen in {n} of {frames_spanned:.0f} frames: noise linked up",
                        none)
     if float(np.median(track.area)) <= 2.0 and n < cfg.min_points_tiny:
@@ -329,13 +327,6 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     rms = _jitter(t[inl], xy[inl] - np.vander(t[inl], deg + 1) @ coeffs)
     if rms > tol:
         return Verdict(False, 0.0, f"erratic: jitter {rms:.2f} px > {tol:.2f}", inl, residual=rms)
-    # a sparse track's jitter rests on few evenly spaced triples: its scatter about the fit
-    # (per coordinate) decides
-    scatter = rms_global / np.sqrt(2.0)
-    if sparse and max(rms, scatter) > cfg.sparse_max_jitter_frac * tol:
-        return Verdict(False, 0.0, f"seen in {n} of {frames_spanned:.0f} frames, scatter "
-                       f"{max(rms, scatter):.2f} px > {cfg.sparse_max_jitter_frac * tol:.2f}: "
-                       "noise linked up", inl, residual=rms)
 
     ti = t[inl]
     grid = np.linspace(0.0, dur, 64)

@@ -145,15 +145,13 @@ def test_unknown_config_keys_are_refused_by_name():
 def test_a_dot_that_fades_under_the_threshold_every_other_frame_keeps_its_track(seed):
     """Hysteresis: a small object against a facade of nearly its own shade is over the
     threshold in only half the frames; the weak frames near the track's prediction count,
-    so the fall is found, while without them (and without the smooth-path allowance for
-    sparse tracks) the track looks like noise linked up."""
+    so the fall is found, while without them the track looks like noise linked up."""
     path = fall_path(1.0, 300.0, 40.0, 2.0, drag=0.005)
     things = [Thing(path, radius=2.0, contrast=-36, hidden=lambda i: i % 2 != 0),
               Thing(path, radius=2.0, contrast=-5)]
     frames = render(things, 100, seed=seed, noise=2.0)
     with_recovery, _ = run(frames, calibration=CAL, config=DetectorConfig(recover_ratio=0.7))
-    without, det = run(frames, calibration=CAL,
-                       config=DetectorConfig(recover_ratio=0.0, min_hit_ratio_smooth=0.6))
+    without, det = run(frames, calibration=CAL, config=DetectorConfig(recover_ratio=0.0))
     assert len(with_recovery) == 1
     assert _near(with_recovery[0].trajectory, path, 3.0) > 0.9
     assert without == [] and any("noise linked up" in r for _, r in det.rejected)

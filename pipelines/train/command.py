@@ -178,13 +178,10 @@ def _card(info: dict[str, Any]) -> str:
               "rejected, by threshold):", "",
               "| threshold | " + " | ".join(f"{n}: kept / rejected" for n in names) + " |",
               "| --- | " + " | ".join("---" for _ in names) + " |"]
-    for i in range(len(info["metrics"][names[0]].get("curve", []))):
-        cells = []
-        for n in names:
-            pt = info["metrics"][n]["curve"][i]
-            cells.append(f"{_fmt(pt['object_keep_rate'], True)} / "
-                         f"{_fmt(pt['distractor_reject_rate'], True)}")
-        lines.append(f"| {pt['threshold']:g} | " + " | ".join(cells) + " |")
+    for row in zip(*(info["metrics"][n]["curve"] for n in names), strict=True):
+        cells = [f"{_fmt(pt['object_keep_rate'], True)} / "
+                 f"{_fmt(pt['distractor_reject_rate'], True)}" for pt in row]
+        lines.append(f"| {row[0]['threshold']:g} | " + " | ".join(cells) + " |")
     bullets = []
     for n in names:
         for fk in info["metrics"][n].get("for_keep", []):

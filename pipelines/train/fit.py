@@ -119,25 +119,28 @@ def measure(scores: np.ndarray, cands: Sequence[Candidate], threshold: float) ->
         passed = int((s[sel] >= threshold).sum())
         per_kind[kind] = {"tracks": int(sel.sum()), "kept": passed,
                           "rejected": int(sel.sum()) - passed}
-    n_obj = int(y.sum())
-    n_dis = int(len(y) - n_obj)
-    curve = []
-    for thr in OPERATING_THRESHOLDS:
-        curve.append({"threshold": thr,
-                      "object_keep_rate": float((s[y > 0.5] >= thr).mean()) if n_obj else None,
-                      "distractor_reject_rate": float((s[y <= 0.5] < thr).mean())
-                      if n_dis else None})
+    obj, dis = s[y > 0.5], s[y <= 0.5]
+    n_obj, n_dis = len(obj), len(dis)
+
+    def rates(thr: float) -> tuple[float | None, float | None]:
+        """(share of object tracks kept, share of distractor tracks rejected) at ``thr``."""
+        return (float((obj >= thr).mean()) if n_obj else None,
+                float((dis < thr).mean()) if n_dis else None)
+
+    def point(thr: float, **extra: float) -> dict[str, Any]:
+        kept, rejected = rates(thr)
+        return {**extra, "threshold": thr, "object_keep_rate": kept,
+                "distractor_reject_rate": rejected}
+
+    curve = [point(thr) for thr in OPERATING_THRESHOLDS]
     for_keep = []
     if n_obj and n_dis:
-        pos = np.sort(s[y > 0.5])
-        for target in KEEP_TARGETS:
-            # the highest threshold that still keeps ``target`` of the object tracks
-            thr = float(pos[int(np.floor((1.0 - target) * n_obj))])
-            for_keep.append({"keep_target": target, "threshold": thr,
-                             "object_keep_rate": float((pos >= thr).mean()),
-                             "distractor_reject_rate": float((s[y <= 0.5] < thr).mean())})
-    kept_obj = int(((s >= threshold) & (y > 0.5)).sum())
-    rej_dis = int(((s < threshold) & (y <= 0.5)).sum())
+        ranked = np.sort(obj)
+        # the highest threshold that still keeps ``target`` of the object tracks
+        for_keep = [point(float(ranked[int(np.floor((1.0 - target) * n_obj))]),
+                          keep_target=target) for target in KEEP_TARGETS]
+    kept_obj = int((obj >= threshold).sum())
+    rej_dis = int((dis < threshold).sum())
     return {
         "threshold": threshold,
         "object_tracks": n_obj,

@@ -559,6 +559,16 @@ class DetectorConfig(BaseModel):
         description="A rejected track may be joined to one starting at most this long after "
         "it ends (a fall lost behind a branch or across a window).",
     )
+    trim_max_frac: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=0.75,
+        description="A track the physics rejects is judged again with up to this share of "
+        "its points cut off its start, its end or both (half and all of it): the tracker "
+        "hands a falling object's blob to a neighbour (a sill, a leaf) or picks it up "
+        "late, and the foreign points fail the whole. A window that passes is a candidate "
+        "for the learned classifier only: without one it is not an event. 0 disables.",
+    )
     rejoin_radius: float = Field(
         default=6.0,
         ge=0.0,

@@ -44,6 +44,21 @@ def _recent(ended: list[Ended], t: float, keep: int) -> list[Ended]:
     return [o for o in ended if o[0] > t - 3.0][-keep:]
 
 
+def _window(tr: Track, a: int, b: int) -> Track:
+    """Points ``a:b`` of ``tr`` as a track of their own. Its appearance patches are the
+    same share of ``tr``'s (they are cut at a stride along the track, from its third
+    detection on, so the share is close, not exact)."""
+    n = len(tr)
+    crops = tr.crops
+    if crops is not None and len(crops):
+        k = len(crops)
+        c0 = min(int(np.floor(a * k / n)), k - 1)
+        crops = crops[c0:max(int(np.ceil(b * k / n)), c0 + 1)]
+    return Track(id=tr.id, t=tr.t[a:b], x=tr.x[a:b], y=tr.y[a:b], area=tr.area[a:b],
+                 contrast=tr.contrast[a:b], strength=tr.strength[a:b],
+                 left_frame=tr.left_frame and b == n, aged=tr.aged, crops=crops)
+
+
 class Detector:
     """Detects objects falling down a facade in a stream of luma frames.
 
@@ -202,6 +217,13 @@ class Detector:
                     jv = judge(joined, self.geom, self.cfg, self.rescues)
                     if jv.accepted:
                         tr, v = joined, jv
+            if not v.accepted and (self.classifier is not None or self.candidate_hook is not None):
+                window = self._trimmed(tr)
+                if window is not None:
+                    # the whole track stays rejected: a later fragment may still join it
+                    self._reject(tr, f"{v.reason}; judged on points {window[1]}")
+                    self._remember_rejected(tr)
+                    tr, v = window[0]
             if not v.accepted:
                 self._reject(tr, v.reason)
                 self._remember_rejected(tr)
@@ -388,6 +410,36 @@ class Detector:
         ts = tr.t[-k:] - tr.t[-1]
         deg = 2 if k >= 6 else 1
         return float(tr.t[-1]), np.polyfit(ts, tr.x[-k:], deg), np.polyfit(ts, tr.y[-k:], deg), tr
+
+    def _trimmed(self, tr: Track) -> tuple[tuple[Track, Verdict], str] | None:
+        """A window of the rejected ``tr`` that passes the physics (with its verdict and
+        which points it holds), or None.
+
+        Cuts of half and all of ``trim_max_frac`` of the points are tried off the end, off
+        the start and off both ends (in that order; the shorter cuts first). The tracker
+        hands a falling object's blob over to a neighbour (a sill, a leaf, a lit window)
+        or picks the object up late with a few foreign points before it, and those points
+        fail the whole track. Only tracks of at least twice ``min_points`` are tried: each
+        try is one more ``judge``. A window is a weaker witness than a whole track (a
+        leaf's steady descent has stretches that look like a fall), so the caller offers
+        it to the learned classifier only.
+        """
+        cfg = self.cfg
+        n = len(tr)
+        if cfg.trim_max_frac <= 0.0 or n < 2 * cfg.min_points:
+            return None
+        for frac in (0.5 * cfg.trim_max_frac, cfg.trim_max_frac):
+            k = round(n * frac)
+            if k < 1:
+                continue
+            for a, b in ((0, n - k), (k, n), (k // 2, n - (k - k // 2))):
+                if b - a < cfg.min_points:
+                    continue
+                window = _window(tr, a, b)
+                v = judge(window, self.geom, cfg, self.rescues)
+                if v.accepted:
+                    return (window, v), f"{a}:{b} of {n}"
+        return None
 
     def _remember_rejected(self, tr: Track) -> None:
         """Keep a rejected track (with its end extrapolation) for ``_rejoin``."""

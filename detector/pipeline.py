@@ -200,6 +200,8 @@ class Detector:
     # -- internals ------------------------------------------------------------------------
     def _judge(self, tracks: list[Track]) -> list[Event]:
         out: list[Event] = []
+        # a classifier (or a training run collecting its candidates) looks at what passes
+        learned = self.classifier is not None or self.candidate_hook is not None
         for tr in tracks:
             tr.crops = self.crops.take(tr.id)
             continues_aged = self._follows(tr, self._aged) is not None
@@ -217,13 +219,14 @@ class Detector:
                     jv = judge(joined, self.geom, self.cfg, self.rescues)
                     if jv.accepted:
                         tr, v = joined, jv
-            if not v.accepted and (self.classifier is not None or self.candidate_hook is not None):
-                window = self._trimmed(tr)
-                if window is not None:
+            if not v.accepted and learned:
+                trimmed = self._trimmed(tr)
+                if trimmed is not None:
+                    window, wv, points = trimmed
                     # the whole track stays rejected: a later fragment may still join it
-                    self._reject(tr, f"{v.reason}; judged on points {window[1]}")
+                    self._reject(tr, f"{v.reason}; judged on points {points}")
                     self._remember_rejected(tr)
-                    tr, v = window[0]
+                    tr, v = window, wv
             if not v.accepted:
                 self._reject(tr, v.reason)
                 self._remember_rejected(tr)
@@ -239,7 +242,7 @@ class Detector:
                 self._reject(tr, "continues the track of an event already emitted")
                 self._emitted.append(self._extrapolation(tr))
                 continue
-            if self.classifier is not None or self.candidate_hook is not None:
+            if learned:
                 self._describe(tr, v)
             if self.candidate_hook is not None:
                 self.candidate_hook(tr)
@@ -411,7 +414,7 @@ class Detector:
         deg = 2 if k >= 6 else 1
         return float(tr.t[-1]), np.polyfit(ts, tr.x[-k:], deg), np.polyfit(ts, tr.y[-k:], deg), tr
 
-    def _trimmed(self, tr: Track) -> tuple[tuple[Track, Verdict], str] | None:
+    def _trimmed(self, tr: Track) -> tuple[Track, Verdict, str] | None:
         """A window of the rejected ``tr`` that passes the physics (with its verdict and
         which points it holds), or None.
 
@@ -428,17 +431,18 @@ class Detector:
         n = len(tr)
         if cfg.trim_max_frac <= 0.0 or n < 2 * cfg.min_points:
             return None
+        tried: set[tuple[int, int]] = set()
         for frac in (0.5 * cfg.trim_max_frac, cfg.trim_max_frac):
             k = round(n * frac)
-            if k < 1:
-                continue
             for a, b in ((0, n - k), (k, n), (k // 2, n - (k - k // 2))):
-                if b - a < cfg.min_points:
+                # a cut of one point off "both ends" is the cut off the end again
+                if k < 1 or b - a < cfg.min_points or (a, b) in tried:
                     continue
+                tried.add((a, b))
                 window = _window(tr, a, b)
                 v = judge(window, self.geom, cfg, self.rescues)
                 if v.accepted:
-                    return (window, v), f"{a}:{b} of {n}"
+                    return window, v, f"{a}:{b} of {n}"
         return None
 
     def _remember_rejected(self, tr: Track) -> None:

@@ -8,6 +8,7 @@ Image axes: ``u`` to the right, ``v`` down, origin at the top-left pixel corner.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -24,7 +25,9 @@ class PinholeCamera:
     width: int
     height: int
 
-    @property
+    # focal_px, R and C are computed once per camera (the renderer projects every mover
+    # in every frame); the cached arrays are read-only
+    @cached_property
     def focal_px(self) -> float:
         return (self.width / 2.0) / float(np.tan(np.radians(self.hfov_deg) / 2.0))
 
@@ -33,7 +36,7 @@ class PinholeCamera:
         f = self.focal_px
         return np.array([[f, 0.0, self.width / 2.0], [0.0, f, self.height / 2.0], [0.0, 0.0, 1.0]])
 
-    @property
+    @cached_property
     def R(self) -> np.ndarray:
         """(3, 3) rotation whose rows are the camera's right, down and forward axes in world."""
         yaw, pitch, roll = (np.radians(a) for a in (self.yaw_deg, self.pitch_deg, self.roll_deg))
@@ -43,11 +46,15 @@ class PinholeCamera:
         c, s = np.cos(roll), np.sin(roll)
         r2 = c * right + s * down
         d2 = -s * right + c * down
-        return np.stack([r2, d2, fwd])
+        rot = np.stack([r2, d2, fwd])
+        rot.setflags(write=False)
+        return rot
 
-    @property
+    @cached_property
     def C(self) -> np.ndarray:
-        return np.asarray(self.position, dtype=np.float64)
+        centre = np.array(self.position, dtype=np.float64)
+        centre.setflags(write=False)
+        return centre
 
     def project(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Project (N, 3) world points to (N, 2) pixels; also return (N,) depths (metres).

@@ -204,8 +204,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="folder for the weights and MODEL_CARD.md (default models/)")
     p.add_argument("--jobs", type=int, default=2, help="scenes rendered in parallel (default 2)")
     p.add_argument("--scenes", type=int, default=400, help="training scenes (default 400)")
-    p.add_argument("--test-scenes", type=int, default=320,
-                   help="held-out scenes (default 320: over 300 distractor tracks pass the "
+    p.add_argument("--test-scenes", type=int, default=240,
+                   help="held-out scenes (default 240: over 300 tracks of each class pass the "
                    "physics)")
     p.add_argument("--duration", type=float, default=5.0, help="seconds per scene (default 5)")
     p.add_argument("--hard", type=int, default=20,

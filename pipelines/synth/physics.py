@@ -27,14 +27,6 @@ def fall_speed_closed_form(t: np.ndarray | float, vt: float) -> np.ndarray:
     return vt * np.tanh(G * np.asarray(t, dtype=np.float64) / vt)
 
 
-def _accel(v: np.ndarray, vt: float, wind: np.ndarray) -> np.ndarray:
-    rel = v - wind
-    speed = np.sqrt(np.sum(rel * rel, axis=-1, keepdims=True))
-    a = -(G / (vt * vt)) * speed * rel
-    a[..., 2] -= G
-    return a
-
-
 def integrate_fall(
     p0: np.ndarray,
     v0: np.ndarray,
@@ -72,8 +64,9 @@ def integrate_fall(
     k = -(G / (vt * vt))
     gz = float(ground_z)
 
-    def accel(ax: float, ay: float, az: float) -> tuple[float, float, float]:
-        rx, ry, rz = ax - wx, ay - wy, az - wz
+    def accel(ux: float, uy: float, uz: float) -> tuple[float, float, float]:
+        """Gravity plus quadratic drag at velocity (ux, uy, uz)."""
+        rx, ry, rz = ux - wx, uy - wy, uz - wz
         ks = k * math.sqrt(rx * rx + ry * ry + rz * rz)
         return ks * rx, ks * ry, ks * rz - G
 
@@ -84,16 +77,16 @@ def integrate_fall(
             h = min(max_step, target - t)
             hh = 0.5 * h
             a1 = accel(vx, vy, vz)
-            p2 = (vx + hh * a1[0], vy + hh * a1[1], vz + hh * a1[2])
-            a2 = accel(*p2)
-            p3 = (vx + hh * a2[0], vy + hh * a2[1], vz + hh * a2[2])
-            a3 = accel(*p3)
-            p4 = (vx + h * a3[0], vy + h * a3[1], vz + h * a3[2])
-            a4 = accel(*p4)
+            v2 = (vx + hh * a1[0], vy + hh * a1[1], vz + hh * a1[2])
+            a2 = accel(*v2)
+            v3 = (vx + hh * a2[0], vy + hh * a2[1], vz + hh * a2[2])
+            a3 = accel(*v3)
+            v4 = (vx + h * a3[0], vy + h * a3[1], vz + h * a3[2])
+            a4 = accel(*v4)
             h6 = h / 6.0
-            px = px + h6 * (((vx + 2 * p2[0]) + 2 * p3[0]) + p4[0])
-            py = py + h6 * (((vy + 2 * p2[1]) + 2 * p3[1]) + p4[1])
-            pz = pz + h6 * (((vz + 2 * p2[2]) + 2 * p3[2]) + p4[2])
+            px = px + h6 * (((vx + 2 * v2[0]) + 2 * v3[0]) + v4[0])
+            py = py + h6 * (((vy + 2 * v2[1]) + 2 * v3[1]) + v4[1])
+            pz = pz + h6 * (((vz + 2 * v2[2]) + 2 * v3[2]) + v4[2])
             vx = vx + h6 * (((a1[0] + 2 * a2[0]) + 2 * a3[0]) + a4[0])
             vy = vy + h6 * (((a1[1] + 2 * a2[1]) + 2 * a3[1]) + a4[1])
             vz = vz + h6 * (((a1[2] + 2 * a2[2]) + 2 * a3[2]) + a4[2])

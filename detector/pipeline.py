@@ -434,9 +434,11 @@ class Detector:
         tried: set[tuple[int, int]] = set()
         for frac in (0.5 * cfg.trim_max_frac, cfg.trim_max_frac):
             k = round(n * frac)
+            if k < 1:
+                continue
             for a, b in ((0, n - k), (k, n), (k // 2, n - (k - k // 2))):
                 # a cut of one point off "both ends" is the cut off the end again
-                if k < 1 or b - a < cfg.min_points or (a, b) in tried:
+                if b - a < cfg.min_points or (a, b) in tried:
                     continue
                 tried.add((a, b))
                 window = _window(tr, a, b)

@@ -11,7 +11,11 @@ A candidate is labelled by the scoring rule of ``fallwatch eval``: ``object`` wh
 3 of its points lie within max(12 px, 4 r) of a falling object in the same frame (+-1);
 else the kind of the distractor whose projected path it follows most (``glide``,
 ``swoop``, ``level``, ``flock``, ``leaf``, ``towel``, ``laundry``, ``insect``); else
-``rain`` in a rainy scene, else ``clutter``.
+``rain`` in a rainy scene, else ``clutter``. A rendered scene's ``object`` candidate with
+fewer than half of its points on the object becomes ``mixed``: mostly a leaf's or a
+bird's track that crossed a falling object, which the scoring rule counts as a hit. It
+is neither class, so it is left out of training and of the held-out rates (which report
+it apart).
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ from pipelines.synth.writer import facade_points
 
 log = logging.getLogger(__name__)
 
+# share of a track's points that must lie on the object for the label ``object``
+MIN_ON_OBJECT = 0.5
+
 # looser physics for collecting candidates (near misses become training negatives)
 COLLECT_OVERRIDES: dict[str, Any] = {
     "min_accel_sigma": 1.5,
@@ -57,15 +64,18 @@ class Candidate:
 
     Attributes:
         track: the detector's track (crops and meta filled).
-        label: "object" or a distractor kind (see the module docstring).
+        label: "object", "mixed" or a distractor kind (see the module docstring).
         strict: it also passes the default physics.
         scene: the scene's name.
+        on_object: how many of its points lie on a falling object (the scoring rule's
+            count, the most over the scene's objects).
     """
 
     track: Track
     label: str
     strict: bool
     scene: str
+    on_object: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,17 +112,30 @@ def _mover_paths(spec: SceneSpec) -> list[tuple[str, np.ndarray, np.ndarray]]:
     return out
 
 
-def label_track(track: Track, scale: float, fps: float, truth: dict[str, Any],
-                paths: list[tuple[str, np.ndarray, np.ndarray]], rain: bool) -> str:
-    """Label of a track (work px, ``scale`` input px per work px); see the module docstring."""
+def points_on_object(track: Track, scale: float, fps: float, truth: dict[str, Any]) -> int:
+    """The most points of a track (work px) close to one falling object, by the scoring rule."""
     xs = (track.x + 0.5) * scale - 0.5
     ys = (track.y + 0.5) * scale - 0.5
     ev = {"trajectory": [[float(t), float(x), float(y)] for t, x, y in
                          zip(track.t, xs, ys, strict=True)]}
+    best = 0
     for obj in truth["objects"]:
         rows = {int(r[0]): (float(r[1]), float(r[2]), float(r[3])) for r in obj["track"]}
-        if _close_points(ev, rows, fps) >= 3:
-            return "object"
+        best = max(best, _close_points(ev, rows, fps))
+    return best
+
+
+def label_track(track: Track, scale: float, fps: float, truth: dict[str, Any],
+                paths: list[tuple[str, np.ndarray, np.ndarray]], rain: bool,
+                on_object: int | None = None) -> str:
+    """Label of a track (work px, ``scale`` input px per work px) by the scoring rule; see
+    the module docstring. ``on_object``: :func:`points_on_object`, if already counted."""
+    if on_object is None:
+        on_object = points_on_object(track, scale, fps, truth)
+    if on_object >= 3:
+        return "object"
+    xs = (track.x + 0.5) * scale - 0.5
+    ys = (track.y + 0.5) * scale - 0.5
     frames = np.round(track.t * fps).astype(np.intp)
     best, best_n = None, 2
     size = np.sqrt(np.maximum(track.area, 1.0)) * scale
@@ -126,6 +149,19 @@ def label_track(track: Track, scale: float, fps: float, truth: dict[str, Any],
     if best is not None:
         return best
     return "rain" if rain else "clutter"
+
+
+def label_candidate(track: Track, scale: float, fps: float, truth: dict[str, Any],
+                    paths: list[tuple[str, np.ndarray, np.ndarray]],
+                    rain: bool) -> tuple[str, int]:
+    """(label, points on the object) of a rendered scene's candidate: :func:`label_track`,
+    with ``object`` turned ``mixed`` when under ``MIN_ON_OBJECT`` of its points lie on the
+    object."""
+    on = points_on_object(track, scale, fps, truth)
+    label = label_track(track, scale, fps, truth, paths, rain, on)
+    if label == "object" and on < MIN_ON_OBJECT * len(track):
+        label = "mixed"
+    return label, on
 
 
 def collect_scene(job: CollectJob) -> list[Candidate]:
@@ -160,8 +196,9 @@ def collect_scene(job: CollectJob) -> list[Candidate]:
     paths = _mover_paths(spec)
     out = []
     for tr, strict in found:
-        label = label_track(tr, det.geom.scale, spec.fps, truth, paths, spec.rain_drops > 0)
-        out.append(Candidate(tr, label, strict, name))
+        label, on = label_candidate(tr, det.geom.scale, spec.fps, truth, paths,
+                                    spec.rain_drops > 0)
+        out.append(Candidate(tr, label, strict, name, on))
     return out
 
 

@@ -29,7 +29,13 @@ from detector.classifier import FEATURE_VERSION, LearnedClassifier, ModelError, 
 from detector.config import DetectorConfig
 from pipelines.runtime import worker_pool
 from pipelines.synth.scene import SynthOptions
-from pipelines.train.collect import COLLECT_OVERRIDES, Candidate, CollectJob, collect_scene
+from pipelines.train.collect import (
+    COLLECT_OVERRIDES,
+    MIN_ON_OBJECT,
+    Candidate,
+    CollectJob,
+    collect_scene,
+)
 from pipelines.train.fit import fit_tracknet, measure
 
 log = logging.getLogger(__name__)
@@ -148,6 +154,12 @@ def _card(info: dict[str, Any]) -> str:
         + ", ".join(f"{k}={v}" for k, v in COLLECT_OVERRIDES.items()) + ") so near misses "
         "teach too;",
         f"- training tracks: {info['train_counts']}",
+        "- labels: `object` when at least 3 of a track's points lie on a falling object (the",
+        "  scoring rule of `fallwatch eval`) and at least "
+        f"{MIN_ON_OBJECT:.0%} of them do; `mixed` when",
+        "  fewer do (a leaf's or a bird's track that crossed a falling object): neither class,",
+        "  so left out of training and of the rates below, and shown apart in the kinds table;",
+        "  else the distractor kind whose path the track follows most;",
         "- real footage (`shared/data/negatives`) is never used for training.",
         "",
         "## Held-out metrics (tracks that pass the default physics)",
@@ -229,7 +241,8 @@ def run(args: argparse.Namespace) -> int:
     train = collect(args.seed, args.scenes, args.hard, args.duration, args.jobs, "train")
     test = collect(args.seed + 1000, args.test_scenes, args.hard, args.duration, args.jobs,
                    "heldout")
-    counts = Counter("object" if c.label == "object" else "distractor" for c in train)
+    counts = Counter("object" if c.label == "object" else "distractor" for c in train
+                     if c.label != "mixed")
     log.info("collected %d training and %d held-out candidates", len(train), len(test))
     if counts["object"] == 0 or counts["distractor"] == 0:
         print(f"fallwatch train: error: training candidates need both classes, got "

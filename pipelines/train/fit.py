@@ -39,11 +39,12 @@ def arrays(cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 def fit_tracknet(cands: Sequence[Candidate], seed: int, epochs: int = 40,
                  width: int = 32) -> TorchClassifier:
-    """Train the two-branch network on labelled candidates; deterministic for a seed."""
+    """Train the two-branch network on labelled candidates (``mixed`` ones left out);
+    deterministic for a seed."""
     import torch
 
     seed_everything(seed)
-    m, a, y = arrays(cands)
+    m, a, y = arrays([c for c in cands if c.label != "mixed"])
     mu = m.mean(axis=0)
     sd = m.std(axis=0) + 1e-3
     model = build_tracknet(width)
@@ -108,17 +109,23 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
 
 
 def measure(scores: np.ndarray, cands: Sequence[Candidate], threshold: float) -> dict[str, Any]:
-    """Held-out figures at ``threshold`` over the candidates that pass the default physics."""
+    """Held-out figures at ``threshold`` over the candidates that pass the default physics.
+
+    The rates and the ROC AUC count ``object`` tracks against distractor tracks; ``mixed``
+    tracks (see :mod:`pipelines.train.collect`) show only in ``per_kind``."""
     keep = np.array([c.strict for c in cands], bool)
-    s = scores[keep]
-    labels = [c.label for c, k in zip(cands, keep, strict=True) if k]
-    y = np.array([lab == "object" for lab in labels], np.float32)
+    s_all = scores[keep]
+    labels_all = [c.label for c, k in zip(cands, keep, strict=True) if k]
     per_kind: dict[str, dict[str, Any]] = {}
-    for kind in sorted(set(labels)):
-        sel = np.array([lab == kind for lab in labels])
-        passed = int((s[sel] >= threshold).sum())
+    for kind in sorted(set(labels_all)):  # "mixed" too, though it is neither class
+        sel = np.array([lab == kind for lab in labels_all])
+        passed = int((s_all[sel] >= threshold).sum())
         per_kind[kind] = {"tracks": int(sel.sum()), "kept": passed,
                           "rejected": int(sel.sum()) - passed}
+    clear = np.array([lab != "mixed" for lab in labels_all], bool)
+    s = s_all[clear]
+    y = np.array([lab == "object" for lab, c in zip(labels_all, clear, strict=True) if c],
+                 np.float32)
     obj, dis = s[y > 0.5], s[y <= 0.5]
     n_obj, n_dis = len(obj), len(dis)
 
@@ -145,6 +152,7 @@ def measure(scores: np.ndarray, cands: Sequence[Candidate], threshold: float) ->
         "threshold": threshold,
         "object_tracks": n_obj,
         "distractor_tracks": n_dis,
+        "mixed_tracks": int((~clear).sum()),
         "objects_kept": kept_obj,
         "distractors_rejected": rej_dis,
         "object_keep_rate": kept_obj / n_obj if n_obj else None,

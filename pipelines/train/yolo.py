@@ -40,9 +40,12 @@ def _offline(workdir: Path) -> None:
 
 
 def write_images(cands: Sequence[Candidate], root: Path, split: str) -> int:
-    """Write ``root/split/{object,distractor}/NNNNN.png`` (BGR order as cv2 writes it)."""
+    """Write ``root/split/{object,distractor}/NNNNN.png`` (BGR order as cv2 writes it);
+    ``mixed`` candidates are neither class and are left out."""
     n = 0
     for i, c in enumerate(cands):
+        if c.label == "mixed":
+            continue
         cls = "object" if c.label == "object" else "distractor"
         d = root / split / cls
         d.mkdir(parents=True, exist_ok=True)

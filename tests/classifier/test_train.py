@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from detector.classifier import ImageClassifier, TorchClassifier, load_classifier
-from pipelines.train.collect import CollectJob, collect_scene
+from detector.tracking import Track
+from pipelines.train.collect import CollectJob, collect_scene, label_candidate
 from pipelines.train.command import scene_options
 from pipelines.train.fit import fit_tracknet
 
@@ -68,14 +69,17 @@ def test_held_out_figures_give_keep_and_reject_rates_over_thresholds() -> None:
     from pipelines.train.collect import Candidate
     from pipelines.train.fit import measure
 
-    labels = ["object", "object", "object", "leaf", "stoop", "leaf", "object"]
-    strict = [True, True, True, True, True, True, False]  # the last fails the physics
-    scores = np.array([0.9, 0.8, 0.2, 0.6, 0.1, 0.05, 0.0])
+    labels = ["object", "object", "object", "leaf", "stoop", "leaf", "object", "mixed"]
+    # the second last fails the physics; the mixed track is neither class
+    strict = [True, True, True, True, True, True, False, True]
+    scores = np.array([0.9, 0.8, 0.2, 0.6, 0.1, 0.05, 0.0, 0.01])
     cands = [Candidate(None, lab, s, "x")  # type: ignore[arg-type]
              for lab, s in zip(labels, strict, strict=True)]
     m = measure(scores, cands, 0.5)
     assert (m["object_tracks"], m["distractor_tracks"]) == (3, 3)
     assert m["objects_kept"] == 2 and m["distractors_rejected"] == 2
+    assert m["mixed_tracks"] == 1 and m["per_kind"]["mixed"] == {
+        "tracks": 1, "kept": 0, "rejected": 1}
     at = {p["threshold"]: p for p in m["curve"]}
     assert at[0.5]["object_keep_rate"] == pytest.approx(2 / 3)
     assert at[0.1]["object_keep_rate"] == 1.0
@@ -84,3 +88,28 @@ def test_held_out_figures_give_keep_and_reject_rates_over_thresholds() -> None:
     full = next(fk for fk in m["for_keep"] if fk["keep_target"] == 0.98)
     assert full["threshold"] == pytest.approx(0.2) and full["object_keep_rate"] == 1.0
     assert full["distractor_reject_rate"] == pytest.approx(2 / 3)
+
+
+def _track(xs: list[float], ys: list[float], fps: float) -> Track:
+    n = len(xs)
+    return Track(1, np.arange(n) / fps, np.array(xs, float), np.array(ys, float),
+                 np.full(n, 4.0), np.full(n, 20.0), np.full(n, 3.0))
+
+
+def test_a_track_mostly_off_the_object_is_mixed_not_an_object() -> None:
+    """A leaf's track that crosses a falling object for a few frames is a hit by the scoring
+    rule, but it is not the object's track: it is labelled ``mixed``."""
+    fps = 25.0
+    truth = {"objects": [{"track": [[f, 100.0, 10.0 * f, 2.0] for f in range(10)]}]}
+    on_obj = [100.0] * 10, [10.0 * f for f in range(10)]
+    assert label_candidate(_track(*on_obj, fps), 1.0, fps, truth, [], False) == ("object", 10)
+    # 4 of 10 points on the object, the rest 200 px away
+    xs = [100.0] * 4 + [300.0] * 6
+    assert label_candidate(_track(xs, on_obj[1], fps), 1.0, fps, truth, [], False) == (
+        "mixed", 4)
+    # 6 of 10: mostly the object's track
+    xs = [100.0] * 6 + [300.0] * 4
+    assert label_candidate(_track(xs, on_obj[1], fps), 1.0, fps, truth, [], False)[0] == "object"
+    # 2 points: not a hit at all
+    xs = [100.0] * 2 + [300.0] * 8
+    assert label_candidate(_track(xs, on_obj[1], fps), 1.0, fps, truth, [], True)[0] == "rain"

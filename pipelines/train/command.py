@@ -153,7 +153,8 @@ def _card(info: dict[str, Any]) -> str:
         "- training candidates: tracks passing a looser physics ("
         + ", ".join(f"{k}={v}" for k, v in COLLECT_OVERRIDES.items()) + ") so near misses "
         "teach too;",
-        f"- training tracks: {info['train_counts']}",
+        f"- training tracks: {info['train_counts']} ({info['train_mixed']} mixed tracks left "
+        "out);",
         "- labels: `object` when at least 3 of a track's points lie on a falling object (the",
         "  scoring rule of `fallwatch eval`) and at least "
         f"{MIN_ON_OBJECT:.0%} of them do; `mixed` when",
@@ -284,7 +285,9 @@ def run(args: argparse.Namespace) -> int:
         "default": best, "train_scenes": args.scenes, "test_scenes": args.test_scenes,
         "duration": args.duration, "hard": args.hard,
         "train_counts": ", ".join(f"{k} {v}" for k, v in
-                                  sorted(Counter(c.label for c in train).items())),
+                                  sorted(Counter(c.label for c in train
+                                                 if c.label != "mixed").items())),
+        "train_mixed": sum(c.label == "mixed" for c in train),
         "metrics": metrics, "sha256": digests, "elapsed_s": time.perf_counter() - t0,
         "jobs": args.jobs, "torch": torch.__version__,
     }

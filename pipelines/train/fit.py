@@ -30,7 +30,11 @@ def seed_everything(seed: int, threads: int = 2) -> None:
 
 
 def arrays(cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """motion (N, N_MOTION), crops (N, C, S, S), labels (N,) float32 (1 = object)."""
+    """motion (N, N_MOTION), crops (N, C, S, S), labels (N,) float32 (1 = object).
+
+    ``mixed`` candidates are neither class: leave them out first."""
+    if any(c.label == "mixed" for c in cands):
+        raise ValueError("arrays(): 'mixed' candidates are neither object nor distractor")
     m = np.stack([motion_features(c.track) for c in cands])
     a = np.stack([appearance(c.track) for c in cands])
     y = np.array([c.label == "object" for c in cands], np.float32)

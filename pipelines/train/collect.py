@@ -77,6 +77,14 @@ class Candidate:
     scene: str
     on_object: int = 0
 
+    @property
+    def cls(self) -> str | None:
+        """The class it trains and is measured as: "object", "distractor", or None for a
+        ``mixed`` track, which is neither."""
+        if self.label == "mixed":
+            return None
+        return "object" if self.label == "object" else "distractor"
+
 
 @dataclass(frozen=True)
 class CollectJob:

@@ -242,8 +242,7 @@ def run(args: argparse.Namespace) -> int:
     train = collect(args.seed, args.scenes, args.hard, args.duration, args.jobs, "train")
     test = collect(args.seed + 1000, args.test_scenes, args.hard, args.duration, args.jobs,
                    "heldout")
-    counts = Counter("object" if c.label == "object" else "distractor" for c in train
-                     if c.label != "mixed")
+    counts = Counter(c.cls for c in train if c.cls is not None)
     log.info("collected %d training and %d held-out candidates", len(train), len(test))
     if counts["object"] == 0 or counts["distractor"] == 0:
         print(f"fallwatch train: error: training candidates need both classes, got "
@@ -286,8 +285,8 @@ def run(args: argparse.Namespace) -> int:
         "duration": args.duration, "hard": args.hard,
         "train_counts": ", ".join(f"{k} {v}" for k, v in
                                   sorted(Counter(c.label for c in train
-                                                 if c.label != "mixed").items())),
-        "train_mixed": sum(c.label == "mixed" for c in train),
+                                                 if c.cls is not None).items())),
+        "train_mixed": sum(c.cls is None for c in train),
         "metrics": metrics, "sha256": digests, "elapsed_s": time.perf_counter() - t0,
         "jobs": args.jobs, "torch": torch.__version__,
     }

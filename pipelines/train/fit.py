@@ -33,11 +33,11 @@ def arrays(cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """motion (N, N_MOTION), crops (N, C, S, S), labels (N,) float32 (1 = object).
 
     ``mixed`` candidates are neither class: leave them out first."""
-    if any(c.label == "mixed" for c in cands):
+    if any(c.cls is None for c in cands):
         raise ValueError("arrays(): 'mixed' candidates are neither object nor distractor")
     m = np.stack([motion_features(c.track) for c in cands])
     a = np.stack([appearance(c.track) for c in cands])
-    y = np.array([c.label == "object" for c in cands], np.float32)
+    y = np.array([c.cls == "object" for c in cands], np.float32)
     return m, a, y
 
 
@@ -48,7 +48,7 @@ def fit_tracknet(cands: Sequence[Candidate], seed: int, epochs: int = 40,
     import torch
 
     seed_everything(seed)
-    m, a, y = arrays([c for c in cands if c.label != "mixed"])
+    m, a, y = arrays([c for c in cands if c.cls is not None])
     mu = m.mean(axis=0)
     sd = m.std(axis=0) + 1e-3
     model = build_tracknet(width)
@@ -119,17 +119,16 @@ def measure(scores: np.ndarray, cands: Sequence[Candidate], threshold: float) ->
     tracks (see :mod:`pipelines.train.collect`) show only in ``per_kind``."""
     keep = np.array([c.strict for c in cands], bool)
     s_all = scores[keep]
-    labels_all = [c.label for c, k in zip(cands, keep, strict=True) if k]
+    strict = [c for c, k in zip(cands, keep, strict=True) if k]
     per_kind: dict[str, dict[str, Any]] = {}
-    for kind in sorted(set(labels_all)):  # "mixed" too, though it is neither class
-        sel = np.array([lab == kind for lab in labels_all])
+    for kind in sorted({c.label for c in strict}):  # "mixed" too, though it is neither class
+        sel = np.array([c.label == kind for c in strict])
         passed = int((s_all[sel] >= threshold).sum())
         per_kind[kind] = {"tracks": int(sel.sum()), "kept": passed,
                           "rejected": int(sel.sum()) - passed}
-    clear = np.array([lab != "mixed" for lab in labels_all], bool)
+    clear = np.array([c.cls is not None for c in strict], bool)
     s = s_all[clear]
-    y = np.array([lab == "object" for lab, c in zip(labels_all, clear, strict=True) if c],
-                 np.float32)
+    y = np.array([c.cls == "object" for c in strict if c.cls is not None], np.float32)
     obj, dis = s[y > 0.5], s[y <= 0.5]
     n_obj, n_dis = len(obj), len(dis)
 

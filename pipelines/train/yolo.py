@@ -44,10 +44,9 @@ def write_images(cands: Sequence[Candidate], root: Path, split: str) -> int:
     ``mixed`` candidates are neither class and are left out."""
     n = 0
     for i, c in enumerate(cands):
-        if c.label == "mixed":
+        if c.cls is None:
             continue
-        cls = "object" if c.label == "object" else "distractor"
-        d = root / split / cls
+        d = root / split / c.cls
         d.mkdir(parents=True, exist_ok=True)
         # ultralytics reads with cv2 and flips BGR to RGB: store reversed so that the
         # network sees channel order (0, 1, 2) of track_image, as ImageClassifier feeds it

@@ -29,8 +29,8 @@ def test_shipped_weights_separate_objects_from_distractors_on_a_small_seeded_set
     clf = load_classifier(default_model_path())
     opts = scene_options(5.0)
     cands = [c for i in range(8) for c in collect_scene(CollectJob(424242, i, opts, 16))
-             if c.label != "mixed"]
-    y = np.array([c.label == "object" for c in cands], np.float32)
+             if c.cls is not None]
+    y = np.array([c.cls == "object" for c in cands], np.float32)
     assert y.sum() >= 5 and (1 - y).sum() >= 5, [c.label for c in cands]
     scores = clf.score_batch([c.track for c in cands])
     auc = roc_auc(scores, y)

@@ -529,6 +529,52 @@ class DetectorConfig(BaseModel):
         description="The release point is traced back at most this long before the first "
         "detection.",
     )
+    retrace_s: float = Field(
+        default=1.5,
+        ge=0.0,
+        le=5.0,
+        description="A track first seen already fast (its release traced back beyond "
+        "release_lookback_s) is looked for in the working images of up to this many seconds "
+        "before its first detection, where it may have been too faint to detect (under "
+        "infrared a far object is dim); 0 keeps no images. Keeps the working images of the "
+        "last retrace_s + 0.6 s: about 0.5 MB a frame at 1080p (30 MB at 30 fps), 2 MB at "
+        "4K.",
+    )
+    retrace_max_clutter: float = Field(
+        default=2.0,
+        ge=1.0,
+        le=20.0,
+        description="Looking back is not done while clutter (rain) has raised the foreground "
+        "threshold beyond this multiple: rain drops near the lens also come out of a faint "
+        "distance, speeding up, and there every frame offers some faint blob on the way back.",
+    )
+    retrace_snr: float = Field(
+        default=3.0,
+        ge=1.0,
+        le=20.0,
+        description="Looking back, a point is taken where the object-sized box filter of the "
+        "difference from the background reaches this many times the robust spread of its "
+        "neighbourhood, with the track's sign.",
+    )
+    retrace_radius: float = Field(
+        default=2.5,
+        ge=0.5,
+        le=20.0,
+        description="Looking back, how far from the extrapolated position (work px) a point "
+        "is looked for; one more px per frame missed in a row.",
+    )
+    retrace_max_gap: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Looking back stops when more frames than this in a row give no point.",
+    )
+    retrace_min_points: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        description="Looking back must find at least this many points to extend a track.",
+    )
     entry_margin_hps: float = Field(
         default=0.04,
         ge=0.0,

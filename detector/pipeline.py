@@ -5,7 +5,10 @@ background when the camera shakes, foreground from the background model, blobs (
 thin streaks such as rain, and those in ``exclude`` polygons), one tracker step.
 Tracks that end (lost for ``max_missed_s``, left the picture, or too old) are judged by
 the fall physics at once, so an alert follows the object's landing within a fraction of
-a second. A global change (too much foreground, or too many regions) re-seeds the
+a second. A young track first seen below the top edge is looked back along through the
+last ``retrace_s`` of working images (:mod:`detector.retrace`): should the physics refuse
+it only for being first seen already fast, the faint start of the fall found there
+decides. A global change (too much foreground, or too many regions) re-seeds the
 background and the tracker coasts through a short blind spell.
 """
 
@@ -24,6 +27,7 @@ from detector.calibration import FacadeCalibration
 from detector.classifier import TrackClassifier
 from detector.config import DetectorConfig
 from detector.events import Event, Origin
+from detector.retrace import FrameHistory, retrace
 from detector.track_features import CropRecorder
 from detector.tracking import Track, Tracker
 from detector.trajectory import Geometry, RescueBudget, Verdict, judge
@@ -31,6 +35,12 @@ from detector.trajectory import Geometry, RescueBudget, Verdict, judge
 log = logging.getLogger(__name__)
 
 STAGES = ("shrink", "background", "blobs", "tracking", "judge")
+
+LOOK_BACK_AT_HITS = 8
+"""A young track is looked back along (see ``Detector._look_back``) at this many hits..."""
+LOOK_BACK_AGE_S = 0.6
+"""...if it has lived at most this long; the kept images reach this much further back
+than ``retrace_s``."""
 
 
 Ended = tuple[float, np.ndarray, np.ndarray, Track]
@@ -42,6 +52,16 @@ def _recent(ended: list[Ended], t: float, keep: int) -> list[Ended]:
     """The last ``keep`` of ``ended`` that ended less than 3 s before ``t`` (the tracks a
     track starting at ``t`` may still continue; ``rejoin_gap_s`` is 0.6 s by default)."""
     return [o for o in ended if o[0] > t - 3.0][-keep:]
+
+
+def _prepend(before: Track, tr: Track) -> Track:
+    """``tr`` with the points of ``before`` (all earlier) put first."""
+    return Track(id=tr.id, t=np.concatenate([before.t, tr.t]),
+                 x=np.concatenate([before.x, tr.x]), y=np.concatenate([before.y, tr.y]),
+                 area=np.concatenate([before.area, tr.area]),
+                 contrast=np.concatenate([before.contrast, tr.contrast]),
+                 strength=np.concatenate([before.strength, tr.strength]),
+                 left_frame=tr.left_frame, aged=tr.aged, crops=tr.crops, meta=dict(tr.meta))
 
 
 def _window(tr: Track, a: int, b: int) -> Track:
@@ -105,6 +125,16 @@ class Detector:
         self.classifier = classifier
         self.candidate_hook: Callable[[Track], None] | None = None
         self.crops = CropRecorder()
+        # the last working images, to look back along a young track first seen already
+        # fast (see _look_back); what was found before each such track, by track id
+        self.history = FrameHistory(self.size, cfg.retrace_s + LOOK_BACK_AGE_S, self.fps)
+        self._before: dict[int, Track] = {}
+        # a track followed back into the faint part of its fall may have been released up
+        # to retrace_s further back than its earliest point
+        self._late_cfg = cfg.model_copy(update={"release_lookback_s": min(
+            cfg.release_lookback_s + cfg.retrace_s, 5.0)})
+        self.looked_back = 0  # young tracks looked back along
+        self.retraced = 0  # tracks accepted after looking back
         self.include: np.ndarray | None = None
         if exclude:
             inc = np.full((h, w), 255, np.uint8)
@@ -148,6 +178,7 @@ class Detector:
         blind = fg.blind or fg.tripped
         if fg.tripped:
             self.guard_trips += 1
+        self.history.push(small, float(t_s))
         blobs = Blobs.empty()
         stats = {"regions": 0}
         if not blind:
@@ -175,6 +206,8 @@ class Detector:
         c3 = time.perf_counter()
         self.rescues.tick(float(t_s))
         ended = self.tracker.step(blobs, float(t_s), blind=blind)
+        if self.history.capacity:
+            self._look_back(fg.background, fg.thresh)
         if self.classifier is not None or self.candidate_hook is not None:
             self.crops.capture(small, fg.signed, *self.tracker.updated, self.tracker.ids)
         c4 = time.perf_counter()
@@ -219,6 +252,19 @@ class Detector:
                     jv = judge(joined, self.geom, self.cfg, self.rescues)
                     if jv.accepted:
                         tr, v = joined, jv
+            before = self._before.pop(tr.id, None)
+            if not v.accepted and v.late and before is not None and before.t[-1] < tr.t[0]:
+                longer = _prepend(before, tr)
+                lv = judge(longer, self.geom, self._late_cfg, self.rescues)
+                log.debug("track %d: %d points found before it, %s", tr.id, len(before),
+                          "accepted" if lv.accepted else lv.reason)
+                if lv.accepted and self._seen_before(before):
+                    self._reject(longer, "its faint start is an event already emitted")
+                    self._remember_rejected(longer)
+                    continue
+                if lv.accepted:
+                    tr, v = longer, lv
+                    self.retraced += 1
             if not v.accepted and learned:
                 trimmed = self._trimmed(tr)
                 if trimmed is not None:
@@ -270,6 +316,35 @@ class Detector:
             newest = max(e.end_s for e in self._recent)
             self._recent = [e for e in self._recent if e.end_s > newest - 10.0]
         return out
+
+    def _look_back(self, background: np.ndarray, thresh: np.ndarray) -> None:
+        """Look back (:func:`detector.retrace.retrace`) along each track that has just
+        reached ``LOOK_BACK_AT_HITS`` detections, first seen below the top margin and
+        going down: the points found wait in ``_before`` until the track is judged.
+
+        Done while the track is young, so that the kept images need to reach back only
+        ``retrace_s`` plus ``LOOK_BACK_AGE_S``, not a whole track's length."""
+        ids, hits = self.tracker.updated[:2]
+        young = np.flatnonzero(hits == LOOK_BACK_AT_HITS)
+        if young.size == 0 or self.background.thresh_scale > self.cfg.retrace_max_clutter:
+            return
+        margin = self.cfg.entry_margin_hps * self.size[1]
+        for k in young.tolist():
+            tid = int(ids[k])
+            rows = self.tracker.history(tid)
+            a = np.asarray(rows, dtype=np.float64)
+            if a[0, 2] <= margin or a[-1, 2] <= a[0, 2]:
+                continue
+            if a[-1, 0] - a[0, 0] > LOOK_BACK_AGE_S:
+                continue
+            young_track = Track(tid, a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4], a[:, 5])
+            self.looked_back += 1
+            found = retrace(young_track, self.history, background, thresh, self.cfg)
+            if found is not None:
+                self._before[tid] = found
+        if len(self._before) > 4 * self.cfg.max_tracks:  # tracks that ended unjudged
+            live = set(self.tracker.ids.tolist())
+            self._before = {k: v for k, v in self._before.items() if k in live}
 
     def _recover(self, blobs: Blobs, diff: np.ndarray, thresh: np.ndarray,
                  signed: np.ndarray | SignedDiff, t: float) -> Blobs:
@@ -497,6 +572,22 @@ class Detector:
             physics_score=v.score,
             classifier_score=cls_score,
         )
+
+    def _seen_before(self, before: Track) -> bool:
+        """True when points found by looking back lie on an event already emitted: the
+        track picks up an object that an earlier track followed (and lost), not the
+        faint start of a fall of its own."""
+        radius = (self.cfg.dedup_radius + 2.0 * float(np.sqrt(np.median(before.area)))) \
+            * self.geom.scale
+        t_tol = 1.5 / self.fps
+        x, y = self.geom.to_input(before.x), self.geom.to_input(before.y)
+        for old in self._recent:
+            b = old.trajectory
+            close_t = np.abs(before.t[:, None] - b[None, :, 0]) < t_tol
+            near = np.hypot(x[:, None] - b[None, :, 1], y[:, None] - b[None, :, 2]) <= radius
+            if (close_t & near).any():
+                return True
+        return False
 
     def _duplicate(self, ev: Event, size: float) -> bool:
         """True when most of ``ev`` retraces an event already emitted."""

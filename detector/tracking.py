@@ -241,6 +241,11 @@ class Tracker:
         strength)``, oldest first (read-only views of the tracker's own lists)."""
         return list(self._hist.values())
 
+    def history(self, track_id: int) -> list[tuple[float, float, float, float, float, float]]:
+        """The detections so far of the live track ``track_id`` (rows as in
+        :meth:`histories`)."""
+        return self._hist[track_id]
+
     # -- per frame ---------------------------------------------------------------------
     def step(self, blobs: Blobs, t: float, blind: bool = False) -> list[Track]:
         """Advance to time ``t`` with this frame's blobs; return the tracks that ended.

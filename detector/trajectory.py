@@ -23,7 +23,9 @@ upwards, sideways or faster than gravity) gets a last chance from the 3-D fit of
 
 The release point is traced back along the early part of the fit (least drag) to where
 the vertical velocity was zero, at most ``release_lookback_s`` before the first
-detection, and mapped to a floor through the calibration.
+detection, and mapped to a floor through the calibration. A track first seen below the
+top edge whose release lies further back is refused as "already fast" and marked
+``late``: the detector may then look back for its faint start (:mod:`detector.retrace`).
 """
 
 from __future__ import annotations
@@ -115,6 +117,9 @@ class Verdict:
         fall_px: downward travel over the track, input px.
         fall_m: downward travel along the wall (m), or None.
         residual: robust RMS residual of the fit, work px.
+        late: rejected only for being first seen already fast, below the top edge (the
+            release lies further back than ``release_lookback_s``): a faint start of the
+            fall may be found by looking back (:mod:`detector.retrace`).
     """
 
     accepted: bool
@@ -130,6 +135,7 @@ class Verdict:
     fall_px: float = 0.0
     fall_m: float | None = None
     residual: float = 0.0
+    late: bool = False
 
 
 def _median(a: np.ndarray) -> float:
@@ -452,7 +458,7 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     margin = cfg.entry_margin_hps * h if cal is not None else -np.inf
     if t_rel <= -0.95 * cfg.release_lookback_s and top > margin:
         return Verdict(False, 0.0, f"already fast when first seen {top:.0f} px below the top "
-                       f"(no release within {cfg.release_lookback_s} s)",
+                       f"(no release within {cfg.release_lookback_s} s)", late=True,
                        **common)  # type: ignore[arg-type]
     if cal is not None and t_rel <= -0.95 * cfg.release_lookback_s:
         # entering at the top edge, released above the picture: but not from far above it.

@@ -70,12 +70,15 @@ def linear_path(t0: float, x0: float, y0: float, vx: float, vy: float, duration:
 
 @dataclass
 class Thing:
-    """A moving dot: path(t) -> (x, y) or None when absent; Gaussian of sigma radius/1.5."""
+    """A moving dot: path(t) -> (x, y) or None when absent; Gaussian of sigma radius/1.5.
+    ``fade(t)`` scales its contrast (an object lit by an infrared illuminator brightens as
+    it comes closer)."""
 
     path: Callable[[float], tuple[float, float] | None]
     radius: float = 2.0
     contrast: float = -60.0
     hidden: Callable[[int], bool] = field(default=lambda i: False)
+    fade: Callable[[float], float] = field(default=lambda t: 1.0)
 
 
 def render(
@@ -104,7 +107,7 @@ def render(
                 continue
             gy, gx = np.mgrid[y0:y1, x0:x1]
             d2 = (gx - x) ** 2 + (gy - y) ** 2
-            img[y0:y1, x0:x1] += th.contrast * np.exp(-d2 / (2 * s * s))
+            img[y0:y1, x0:x1] += th.contrast * th.fade(t) * np.exp(-d2 / (2 * s * s))
         img = img * gain(i) + rng.normal(0, noise, img.shape)
         frames.append(np.clip(img, 0, 255).astype(np.uint8))
     return frames

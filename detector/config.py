@@ -548,6 +548,16 @@ class DetectorConfig(BaseModel):
         "threshold beyond this multiple: rain drops near the lens also come out of a faint "
         "distance, speeding up, and there every frame offers some faint blob on the way back.",
     )
+    retrace_min_speed_ms: float = Field(
+        default=3.0,
+        ge=0.0,
+        le=50.0,
+        description="Only a young track already going down at least this fast (m/s along the "
+        "wall, from the image speed over the local gravity in pixels) is looked back along: "
+        "a thrown object falling for a second or more is faster (a bag reaches about 7 m/s, "
+        "a cloth 4); leaves and swaying branches are slower, and are most of the young "
+        "tracks in a busy scene.",
+    )
     retrace_snr: float = Field(
         default=3.0,
         ge=1.0,

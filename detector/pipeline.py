@@ -30,7 +30,7 @@ from detector.events import Event, Origin
 from detector.retrace import FrameHistory, retrace
 from detector.track_features import CropRecorder
 from detector.tracking import Track, Tracker
-from detector.trajectory import Geometry, RescueBudget, Verdict, judge
+from detector.trajectory import G, Geometry, RescueBudget, Verdict, judge
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class Detector:
         self.size = work_size(self.width, self.height, cfg.downscale)
         w, h = self.size
         self.geom = Geometry.build(float(cfg.downscale), w, h, calibration, self.fps)
-        g0 = cfg.gravity_prior_hps2 * h
+        g0 = self._g0 = cfg.gravity_prior_hps2 * h
         self.background = BackgroundModel(self.size, fps, cfg)
         self.tracker = Tracker(self.size, fps, cfg,
                                gravity=lambda x, y: self.geom.gravity_px(x, y, g0))
@@ -127,7 +127,8 @@ class Detector:
         self.crops = CropRecorder()
         # the last working images, to look back along a young track first seen already
         # fast (see _look_back); what was found before each such track, by track id
-        self.history = FrameHistory(self.size, cfg.retrace_s + LOOK_BACK_AGE_S, self.fps)
+        self.history = FrameHistory(
+            self.size, cfg.retrace_s + LOOK_BACK_AGE_S if cfg.retrace_s > 0 else 0.0, self.fps)
         self._before: dict[int, Track] = {}
         # a track followed back into the faint part of its fall may have been released up
         # to retrace_s further back than its earliest point
@@ -320,7 +321,9 @@ class Detector:
     def _look_back(self, background: np.ndarray, thresh: np.ndarray) -> None:
         """Look back (:func:`detector.retrace.retrace`) along each track that has just
         reached ``LOOK_BACK_AT_HITS`` detections, first seen below the top margin and
-        going down: the points found wait in ``_before`` until the track is judged.
+        going down at ``retrace_min_speed_ms`` or faster: the points found wait in
+        ``_before`` until the track is judged (and count only if the physics refuses it
+        for being first seen already fast).
 
         Done while the track is young, so that the kept images need to reach back only
         ``retrace_s`` plus ``LOOK_BACK_AGE_S``, not a whole track's length."""
@@ -336,6 +339,11 @@ class Detector:
             if a[0, 2] <= margin or a[-1, 2] <= a[0, 2]:
                 continue
             if a[-1, 0] - a[0, 0] > LOOK_BACK_AGE_S:
+                continue
+            # downward speed over the local gravity (work px): seconds of free fall
+            g_px = float(self.geom.gravity_px(a[:1, 1], a[:1, 2], self._g0)[0])
+            v_down = float(np.polyfit(a[:, 0] - a[0, 0], a[:, 2], 1)[0])
+            if v_down / g_px < self.cfg.retrace_min_speed_ms / G:
                 continue
             young_track = Track(tid, a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4], a[:, 5])
             self.looked_back += 1

@@ -75,14 +75,18 @@ class FrameHistory:
         return [(float(self._t[i]), self._frames[i]) for i in idx.tolist()]
 
 
-def _predict(t: np.ndarray, x: np.ndarray, y: np.ndarray, at: float) -> tuple[float, float]:
-    """Position at time ``at`` from a polynomial in time through (t, x, y): quadratic
-    with six points or more, linear below."""
+def _fit(t: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """(deg + 1, 2) coefficients (highest power first) of x and y as polynomials in
+    ``t - t[0]``: quadratic with six points or more, linear below."""
     deg = 2 if t.size >= 6 else 1
-    tc = t - t[0]
-    px = float(np.polyval(np.polyfit(tc, x, deg), at - t[0]))
-    py = float(np.polyval(np.polyfit(tc, y, deg), at - t[0]))
-    return px, py
+    v = np.vander(t - t[0], deg + 1)
+    return np.linalg.solve(v.T @ v, v.T @ xy)  # normal equations: a few points, well posed
+
+
+def _median(a: np.ndarray) -> float:
+    """Median (the upper one for an even count) of a flat float array, which it reorders."""
+    k = a.size // 2
+    return float(np.partition(a, k)[k])
 
 
 def retrace(track: Track, history: FrameHistory, background: np.ndarray,
@@ -114,28 +118,31 @@ def retrace(track: Track, history: FrameHistory, background: np.ndarray,
     side = float(np.sqrt(max(float(np.median(track.area[:k])), 1.0)))
     box = 3 if side >= 1.7 else 1
     r_disc = cfg.retrace_radius
-    pad = int(np.ceil(r_disc + cfg.retrace_max_gap)) + box + 12
+    pad = int(np.ceil(r_disc + cfg.retrace_max_gap)) + box + 8
+    inv_q = np.float32(1.0 / QUANT)
     found: list[tuple[float, float, float, float, float, float]] = []
     gap = 0
     frames = history.before(float(track.t[0]), float(track.t[0]) - cfg.retrace_s)
     for t_k, img in frames:
-        px, py = _predict(np.asarray(ts), np.asarray(xs), np.asarray(ys), t_k)
+        tt = np.asarray(ts)
+        coef = _fit(tt, np.stack([xs, ys], axis=1))
+        px, py = (float(v) for v in np.polyval(coef, t_k - tt[0]))
         if not (0.0 <= px <= w - 1 and 0.0 <= py <= h - 1):
             break
         cx, cy = round(px), round(py)
         x0, x1 = max(cx - pad, 0), min(cx + pad + 1, w)
         y0, y1 = max(cy - pad, 0), min(cy + pad + 1, h)
-        d = img[y0:y1, x0:x1].astype(np.float32) - background[y0:y1, x0:x1].astype(
-            np.float32) * np.float32(1.0 / QUANT)
-        d -= np.float32(np.median(d))  # the local level (light drifting since)
+        d = img[y0:y1, x0:x1].astype(np.float32)
+        d -= background[y0:y1, x0:x1].astype(np.float32) * inv_q
+        d -= np.float32(_median(d.ravel().copy()))  # the local level (light drifting since)
         if box > 1:
             d = cv2.blur(d, (box, box), borderType=cv2.BORDER_REFLECT)
         s = sign * d
-        spread = 1.4826 * float(np.median(np.abs(d - np.median(d))))
-        spread = max(spread, 0.5 / box)
-        yy, xx = np.mgrid[y0:y1, x0:x1]
+        spread = max(1.4826 * _median(np.abs(d).ravel()), 0.5 / box)
+        gx = np.arange(x0, x1, dtype=np.float64)
+        gy = np.arange(y0, y1, dtype=np.float64)
         r = r_disc + gap  # the prediction loosens with each frame missed
-        disc = (xx - px) ** 2 + (yy - py) ** 2 <= r * r
+        disc = np.add.outer((gy - py) ** 2, (gx - px) ** 2) <= r * r
         sd = np.where(disc, s, -np.inf)
         j = int(np.argmax(sd))
         peak = float(sd.flat[j])
@@ -143,7 +150,7 @@ def retrace(track: Track, history: FrameHistory, background: np.ndarray,
         # window reaches by chance in as many pixels as the disc holds, MAX_CHANCE of the
         # time (rain, leaves, the heavy tails of compressed noise)
         rest = s[~disc]
-        m = int(disc.sum())
+        m = int(np.count_nonzero(disc))
         k_q = min(max(int(np.ceil(rest.size * MAX_CHANCE / max(m, 1))), 1), rest.size)
         chance = float(np.partition(rest, rest.size - k_q)[rest.size - k_q])
         bar = max(cfg.retrace_snr * spread, chance)
@@ -157,11 +164,10 @@ def retrace(track: Track, history: FrameHistory, background: np.ndarray,
         xa, xb = max(jx - 1, 0), min(jx + 2, x1 - x0)
         wgt = np.maximum(s[ya:yb, xa:xb] - 0.5 * peak, 0.0)
         tot = float(wgt.sum())
-        bx = float((wgt * xx[ya:yb, xa:xb]).sum()) / tot
-        by = float((wgt * yy[ya:yb, xa:xb]).sum()) / tot
-        area = float((sd >= 0.5 * peak).sum())
-        gy, gx = y0 + jy, x0 + jx
-        strength = abs(float(d[jy, jx])) * QUANT / max(float(thresh[gy, gx]), 1.0)
+        bx = float((wgt.sum(axis=0) * gx[xa:xb]).sum()) / tot
+        by = float((wgt.sum(axis=1) * gy[ya:yb]).sum()) / tot
+        area = float(np.count_nonzero(sd >= 0.5 * peak))
+        strength = abs(float(d[jy, jx])) * QUANT / max(float(thresh[y0 + jy, x0 + jx]), 1.0)
         found.append((t_k, bx, by, area, sign * peak, strength))
         ts.insert(0, t_k)
         xs.insert(0, bx)

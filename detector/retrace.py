@@ -136,7 +136,7 @@ def retrace(track: Track, history: FrameHistory, background: np.ndarray,
         d -= background[y0:y1, x0:x1].astype(np.float32) * inv_q
         d -= np.float32(_median(d.ravel().copy()))  # the local level (light drifting since)
         if box > 1:
-            d = cv2.blur(d, (box, box), borderType=cv2.BORDER_REFLECT)
+            cv2.blur(d, (box, box), dst=d, borderType=cv2.BORDER_REFLECT)
         s = sign * d
         spread = max(1.4826 * _median(np.abs(d).ravel()), 0.5 / box)
         gx = np.arange(x0, x1, dtype=np.float64)

@@ -34,6 +34,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from detector.config import DetectorConfig
 from detector.errors import FallwatchError
 from pipelines.analyze import (
     add_model_arguments,
@@ -156,8 +159,29 @@ PR_THRESHOLDS = tuple(round(0.02 * i, 2) for i in range(51))
 _CLASSIFIERS: dict[str, Any] = {}  # loaded once per (worker) process
 
 
-def evaluate_scene(video: Path, model: str | None = None) -> dict[str, Any]:
+def with_settings(camera: CameraFile | None, video: Path,
+                  settings: dict[str, str] | None) -> CameraFile | None:
+    """``camera`` (a plain one for ``video`` when None) with ``settings`` over its
+    ``detector`` block, validated as a camera file's would be; ``camera`` itself when
+    there are none. Raises ``ValueError`` naming an unknown key or a bad value."""
+    if not settings:
+        return camera
+    camera = camera or CameraFile(id="scene", source=str(video))
+    try:
+        cfg = DetectorConfig.model_validate({**camera.detector.model_dump(), **settings})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = err["loc"][0] if err["loc"] else "?"
+        why = "not a detector setting" if err["type"] == "extra_forbidden" else err["msg"]
+        raise ValueError(f"--set {key}: {why}") from None
+    return camera.model_copy(update={"detector": cfg})
+
+
+def evaluate_scene(video: Path, model: str | None = None,
+                   settings: dict[str, str] | None = None) -> dict[str, Any]:
     """Analyse one labelled scene (camera file ``NAME.yaml`` when present) and score it.
+
+    ``settings`` (detector keys to values) override the camera file's ``detector`` block.
 
     With ``model`` (classifier weights), the detector emits every candidate that passes
     the physics with its classifier score; the scene is scored on those that reach the
@@ -172,6 +196,7 @@ def evaluate_scene(video: Path, model: str | None = None) -> dict[str, Any]:
         truth = json.loads(video.with_name(name + ".truth.json").read_text(encoding="utf-8"))
         cam_path = video.with_name(name + ".yaml")
         camera = load_camera(cam_path) if cam_path.is_file() else None
+        camera = with_settings(camera, video, settings)
         classifier = None
         if model is not None:
             from detector.classifier import load_classifier
@@ -365,6 +390,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="scenes analysed in parallel processes (default 1)")
     p.add_argument("--pr-curve", type=Path, metavar="PNG",
                    help="draw precision against recall over classifier thresholds here")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                   help="a detector setting over every scene's camera file, e.g. "
+                   "retrace_s=0 (repeatable; the keys of a camera file's detector block)")
     add_model_arguments(p)
 
 
@@ -393,6 +421,18 @@ def run(args: argparse.Namespace) -> int:
         print("fallwatch eval: error: --pr-curve needs a classifier (drop --no-classifier)",
               file=sys.stderr)
         return 2
+    settings: dict[str, str] = {}
+    for item in args.settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            print(f"fallwatch eval: error: --set {item}: expected KEY=VALUE", file=sys.stderr)
+            return 2
+        settings[key.strip()] = value.strip()
+    try:
+        with_settings(None, folder, settings)
+    except ValueError as exc:
+        print(f"fallwatch eval: error: {exc}", file=sys.stderr)
+        return 2
     scenes = find_scenes(folder)
     if not scenes:
         print(f"fallwatch eval: error: {folder}: no labelled scene (expected NAME.mp4 with "
@@ -401,21 +441,23 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     if args.jobs > 1:
         with worker_pool(min(args.jobs, len(scenes))) as pool:
-            rows = list(pool.map(evaluate_scene, scenes, [model] * len(scenes)))
+            rows = list(pool.map(evaluate_scene, scenes, [model] * len(scenes),
+                                 [settings] * len(scenes)))
     else:
-        rows = [evaluate_scene(s, model) for s in scenes]
+        rows = [evaluate_scene(s, model, settings) for s in scenes]
     elapsed = time.perf_counter() - t0
     totals = summarize(rows)
     totals["elapsed_s"] = elapsed
     totals["jobs"] = args.jobs
+    if settings:
+        totals["settings"] = settings
     sys.stdout.write(format_table(rows, totals) + "\n")
     if model is not None:
-        from detector.config import DetectorConfig
-
         thr = DetectorConfig().classifier_threshold
         cams = [s.with_name(s.stem + ".yaml") for s in scenes]
         if cams and cams[0].is_file():
             thr = load_camera(cams[0]).detector.classifier_threshold
+        thr = float(settings.get("classifier_threshold", thr))
         totals["classifier"] = {"model": model, "threshold": thr}
         sys.stdout.write(f"classifier {model} at threshold {thr:.2f}: precision "
                          f"{_pct(totals['precision'])}, recall {_pct(totals['recall'])}\n")

@@ -251,6 +251,30 @@ def test_parallel_jobs_give_the_same_scores(
     assert _strip_timing(rows1) == _strip_timing(rows2)
 
 
+def test_a_detector_setting_applies_to_every_scene(
+    labelled: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--set KEY=VALUE`` overrides the camera files' detector block for one run: a track
+    needs 200 points, so nothing is found; the scores are those of analyze with the same
+    setting, and the report says what was set."""
+    out = tmp_path / "set.json"
+    code, _, stderr = run_cli(["eval", str(labelled), "--no-classifier", "--json", str(out),
+                               "--set", "min_points=200"], capsys)
+    assert code == 0, stderr
+    report = json.loads(out.read_text())
+    assert report["totals"]["settings"] == {"min_points": "200"}
+    assert report["totals"]["events"] == 0
+    plain = tmp_path / "plain.json"
+    assert run_cli(["eval", str(labelled), "--no-classifier", "--json", str(plain)],
+                   capsys)[0] == 0
+    assert json.loads(plain.read_text())["totals"]["matched"] > 0
+
+    for bad, why in (("min_pointz=3", "min_pointz: not a detector setting"),
+                     ("min_points=many", "min_points"), ("min_points", "expected KEY=VALUE")):
+        code, stdout, stderr = run_cli(["eval", str(labelled), "--set", bad], capsys)
+        assert code == 2 and stdout == "" and why in stderr
+
+
 def test_folder_without_labelled_scenes_is_bad_usage(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -657,3 +657,9 @@ class DetectorConfig(BaseModel):
         description="Events whose trajectories lie within this distance (work px) of an already "
         "emitted event at the same times are duplicates.",
     )
+
+    def event_span_s(self) -> float:
+        """The longest an event can reach back from the moment it is reported: a track's
+        whole life, the wait before a lost track ends, and the look-back before its first
+        detection. Evidence rings keep at least this much (plus their pre-roll)."""
+        return self.max_track_s + self.max_missed_s + self.retrace_s

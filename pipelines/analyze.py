@@ -178,7 +178,7 @@ def analyze_file(
         if clips_dir is not None:
             # The ring reaches back from the moment an event is reported (after its last
             # sighting) to its first sighting - pre-roll.
-            keep_s = preroll_s + detector.cfg.max_track_s + detector.cfg.max_missed_s + 3.0
+            keep_s = preroll_s + detector.cfg.event_span_s() + 3.0
             template, stream = _open_template(path)
             classifier = detector.classifier
             try:

@@ -391,7 +391,8 @@ class CameraWorker:
             container_format=container.format.name, start_utc=epoch_utc(),
             utc_source="arrival", utc_of=lambda t: epoch_utc() + timedelta(seconds=t),
             calibration=self.cam.calibration(), preroll_s=s.preroll_s,
-            postroll_s=s.postroll_s, keep_s=s.preroll_s + 15.0, source_name=self.shown_source,
+            postroll_s=s.postroll_s, keep_s=s.preroll_s + self.cam.detector.event_span_s() + 3.0,
+            source_name=self.shown_source,
             annotate=s.annotate_evidence, on_complete=done)
         out_writer.append(writer)
         detector: Detector | None = None

@@ -70,7 +70,8 @@ class _Detections:
 class ByteTrackAdapter:
     """Stands in for ``detector.tracking.Tracker``: ``step(blobs, t, blind)`` and ``finish()``
     return finished ``Track`` objects (working pixels); ``ids``, ``updated``,
-    ``predictions`` and ``histories`` are the other parts of the tracker the Detector reads."""
+    ``predictions``, ``histories`` and ``history`` are the other parts of the tracker the
+    Detector reads."""
 
     def __init__(self) -> None:
         self.bt = _import_bytetracker()(SimpleNamespace(**BYTETRACK_ARGS))
@@ -110,6 +111,11 @@ class ByteTrackAdapter:
         """Rows ``t, x, y, area, contrast, strength`` of every live track (the Detector
         asks whether a finished track retraces an older live one)."""
         return list(self.hist.values())
+
+    def history(self, track_id: int) -> list[list[float]]:
+        """Rows of the live track ``track_id`` (the Detector looks back along a young
+        track)."""
+        return self.hist[track_id]
 
     def finish(self) -> list[Track]:
         return [self._track(tid) for tid in list(self.hist)]

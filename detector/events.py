@@ -45,6 +45,9 @@ class Event:
         n_points: number of detections.
         physics_score: the physics part of ``score``.
         classifier_score: the classifier's score, None when no classifier judged it.
+        faint_points: how many of the first trajectory rows were found by looking back
+            along the track, under the detection threshold (see :mod:`detector.retrace`);
+            0 when the whole trajectory was detected.
     """
 
     id: str
@@ -60,6 +63,7 @@ class Event:
     n_points: int = 0
     physics_score: float = 0.0
     classifier_score: float | None = None
+    faint_points: int = 0
 
     def __post_init__(self) -> None:
         traj = np.asarray(self.trajectory, dtype=np.float64)

@@ -254,6 +254,7 @@ class Detector:
                     if jv.accepted:
                         tr, v = joined, jv
             before = self._before.pop(tr.id, None)
+            faint = 0  # leading points found by looking back
             if not v.accepted and v.late and before is not None and before.t[-1] < tr.t[0]:
                 longer = _prepend(before, tr)
                 lv = judge(longer, self.geom, self._late_cfg, self.rescues)
@@ -265,6 +266,7 @@ class Detector:
                     continue
                 if lv.accepted:
                     tr, v = longer, lv
+                    faint = len(before)
                     self.retraced += 1
             if not v.accepted and learned:
                 trimmed = self._trimmed(tr)
@@ -306,7 +308,7 @@ class Detector:
             if cls_score is not None:
                 wgt = self.cfg.classifier_weight
                 score = (1.0 - wgt) * score + wgt * float(np.clip(cls_score, 0.0, 1.0))
-            ev = self._event(tr, v, score, cls_score)
+            ev = self._event(tr, v, score, cls_score, faint)
             if self._duplicate(ev, float(np.sqrt(np.median(tr.area)))):
                 self._reject(tr, "duplicate of an emitted event")
                 continue
@@ -560,7 +562,10 @@ class Detector:
         self.rejected.append((tr.id, reason))
         del self.rejected[:-200]
 
-    def _event(self, tr: Track, v: Verdict, score: float, cls_score: float | None) -> Event:
+    def _event(self, tr: Track, v: Verdict, score: float, cls_score: float | None,
+               faint: int = 0) -> Event:
+        """The event of the accepted track ``tr`` (its inliers; the first ``faint`` of its
+        points were found by looking back)."""
         keep = v.inliers
         traj = np.stack([tr.t[keep], self.geom.to_input(tr.x[keep]),
                          self.geom.to_input(tr.y[keep])], axis=1)
@@ -579,6 +584,7 @@ class Detector:
             n_points=int(keep.sum()),
             physics_score=v.score,
             classifier_score=cls_score,
+            faint_points=int(keep[:faint].sum()),
         )
 
     def _seen_before(self, before: Track) -> bool:

@@ -208,6 +208,8 @@ def analyze_file(
                 if ev.classifier_score is not None:
                     doc["classifier_score"] = round(float(ev.classifier_score), 4)
                     doc["physics_score"] = round(float(ev.physics_score), 4)
+                if ev.faint_points:
+                    doc["faint_points"] = ev.faint_points
                 if evidence is not None:
                     doc["clip"] = str(evidence.add_event(ev, doc))
                     pending[ev.id] = doc

@@ -54,14 +54,26 @@ def _recent(ended: list[Ended], t: float, keep: int) -> list[Ended]:
     return [o for o in ended if o[0] > t - 3.0][-keep:]
 
 
-def _prepend(before: Track, tr: Track) -> Track:
-    """``tr`` with the points of ``before`` (all earlier) put first."""
-    return Track(id=tr.id, t=np.concatenate([before.t, tr.t]),
-                 x=np.concatenate([before.x, tr.x]), y=np.concatenate([before.y, tr.y]),
-                 area=np.concatenate([before.area, tr.area]),
-                 contrast=np.concatenate([before.contrast, tr.contrast]),
-                 strength=np.concatenate([before.strength, tr.strength]),
-                 left_frame=tr.left_frame, aged=tr.aged, crops=tr.crops, meta=dict(tr.meta))
+def _concat(first: Track, then: Track, track_id: int) -> Track:
+    """``first``'s points followed by ``then``'s (all later) as one track, with ``then``'s
+    end state and both tracks' appearance patches."""
+    crops = then.crops if first.crops is None else (
+        first.crops if then.crops is None else np.concatenate([first.crops, then.crops]))
+    return Track(id=track_id, t=np.concatenate([first.t, then.t]),
+                 x=np.concatenate([first.x, then.x]), y=np.concatenate([first.y, then.y]),
+                 area=np.concatenate([first.area, then.area]),
+                 contrast=np.concatenate([first.contrast, then.contrast]),
+                 strength=np.concatenate([first.strength, then.strength]),
+                 left_frame=then.left_frame, aged=then.aged, crops=crops)
+
+
+def _near_in_time(t: np.ndarray, x: np.ndarray, y: np.ndarray, traj: np.ndarray,
+                  radius: float, t_tol: float) -> np.ndarray:
+    """(n,) bool: which points (t, x, y; input px) lie within ``radius`` of a row of the
+    trajectory ``traj`` ((m, 3) [t_s, x_px, y_px]) less than ``t_tol`` apart in time."""
+    close_t = np.abs(t[:, None] - traj[None, :, 0]) < t_tol
+    near = np.hypot(x[:, None] - traj[None, :, 1], y[:, None] - traj[None, :, 2]) <= radius
+    return (close_t & near).any(axis=1)
 
 
 def _window(tr: Track, a: int, b: int) -> Track:
@@ -256,7 +268,7 @@ class Detector:
             before = self._before.pop(tr.id, None)
             faint = 0  # leading points found by looking back
             if not v.accepted and v.late and before is not None and before.t[-1] < tr.t[0]:
-                longer = _prepend(before, tr)
+                longer = _concat(before, tr, tr.id)
                 lv = judge(longer, self.geom, self._late_cfg, self.rescues)
                 log.debug("track %d: %d points found before it, %s", tr.id, len(before),
                           "accepted" if lv.accepted else lv.reason)
@@ -456,19 +468,7 @@ class Detector:
         old = self._follows(tr, self._rejected_tracks)
         if old is None:
             return None
-        return Track(
-            id=old.id,
-            t=np.concatenate([old.t, tr.t]),
-            x=np.concatenate([old.x, tr.x]),
-            y=np.concatenate([old.y, tr.y]),
-            area=np.concatenate([old.area, tr.area]),
-            contrast=np.concatenate([old.contrast, tr.contrast]),
-            strength=np.concatenate([old.strength, tr.strength]),
-            left_frame=tr.left_frame,
-            aged=tr.aged,
-            crops=tr.crops if old.crops is None else (
-                old.crops if tr.crops is None else np.concatenate([old.crops, tr.crops])),
-        )
+        return _concat(old, tr, old.id)
 
     def _follows(self, tr: Track, ended: list[Ended],
                  slack: float = 0.0, overlap_s: float = 0.0) -> Track | None:
@@ -595,13 +595,8 @@ class Detector:
             * self.geom.scale
         t_tol = 1.5 / self.fps
         x, y = self.geom.to_input(before.x), self.geom.to_input(before.y)
-        for old in self._recent:
-            b = old.trajectory
-            close_t = np.abs(before.t[:, None] - b[None, :, 0]) < t_tol
-            near = np.hypot(x[:, None] - b[None, :, 1], y[:, None] - b[None, :, 2]) <= radius
-            if (close_t & near).any():
-                return True
-        return False
+        return any(_near_in_time(before.t, x, y, old.trajectory, radius, t_tol).any()
+                   for old in self._recent)
 
     def _duplicate(self, ev: Event, size: float) -> bool:
         """True when most of ``ev`` retraces an event already emitted."""
@@ -614,9 +609,7 @@ class Detector:
             if old.end_s < ev.start_s or old.start_s > ev.end_s:
                 continue
             b = old.trajectory
-            close_t = np.abs(a[:, None, 0] - b[None, :, 0]) < t_tol
-            near = np.hypot(a[:, None, 1] - b[None, :, 1], a[:, None, 2] - b[None, :, 2]) <= radius
-            shared = int((close_t & near).any(axis=1).sum())
+            shared = int(_near_in_time(a[:, 0], a[:, 1], a[:, 2], b, radius, t_tol).sum())
             if shared >= max(3, min(a.shape[0], b.shape[0]) // 2):
                 return True
         return False

@@ -33,6 +33,7 @@ import numpy as np
 from detector.background import QUANT
 from detector.config import DetectorConfig
 from detector.tracking import Track
+from detector.trajectory import median
 
 MAX_CHANCE = 0.1
 """A frame gives a point only where the disc around the prediction would reach the bar by
@@ -83,12 +84,6 @@ def _fit(t: np.ndarray, xy: np.ndarray) -> np.ndarray:
     return np.linalg.solve(v.T @ v, v.T @ xy)  # normal equations: a few points, well posed
 
 
-def _median(a: np.ndarray) -> float:
-    """Median (the upper one for an even count) of a flat float array, which it reorders."""
-    k = a.size // 2
-    return float(np.partition(a, k)[k])
-
-
 def retrace(track: Track, history: FrameHistory, background: np.ndarray,
             thresh: np.ndarray, cfg: DetectorConfig) -> Track | None:
     """What ``history`` shows of ``track``'s object before its first detection.
@@ -134,11 +129,11 @@ def retrace(track: Track, history: FrameHistory, background: np.ndarray,
         y0, y1 = max(cy - pad, 0), min(cy + pad + 1, h)
         d = img[y0:y1, x0:x1].astype(np.float32)
         d -= background[y0:y1, x0:x1].astype(np.float32) * inv_q
-        d -= np.float32(_median(d.ravel().copy()))  # the local level (light drifting since)
+        d -= np.float32(median(d.ravel()))  # the local level (light drifting since)
         if box > 1:
             cv2.blur(d, (box, box), dst=d, borderType=cv2.BORDER_REFLECT)
         s = sign * d
-        spread = max(1.4826 * _median(np.abs(d).ravel()), 0.5 / box)
+        spread = max(1.4826 * median(np.abs(d).ravel()), 0.5 / box)
         gx = np.arange(x0, x1, dtype=np.float64)
         gy = np.arange(y0, y1, dtype=np.float64)
         r = r_disc + gap  # the prediction loosens with each frame missed

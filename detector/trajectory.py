@@ -138,7 +138,7 @@ class Verdict:
     late: bool = False
 
 
-def _median(a: np.ndarray) -> float:
+def median(a: np.ndarray) -> float:
     """Median of a non-empty 1-D float array (np.median without its generic overhead)."""
     n = a.shape[0]
     k = n // 2
@@ -179,7 +179,7 @@ def robust_polyfit(
             coeffs = np.linalg.lstsq(vand * sw[:, None], values * sw[:, None], rcond=None)[0]
         r = values - vand @ coeffs
         resid = np.sqrt((r * r).sum(axis=1))
-        mad = 1.4826 * _median(resid)
+        mad = 1.4826 * median(resid)
         scale = max(mad, sigma_floor)
         u = np.minimum(resid / (4.0 * scale), 1.0)
         w_new = (1 - u * u) ** 2
@@ -187,7 +187,7 @@ def robust_polyfit(
             w = w_new
             break
         w = w_new
-    inliers = resid <= 3.0 * max(1.4826 * _median(resid), sigma_floor)
+    inliers = resid <= 3.0 * max(1.4826 * median(resid), sigma_floor)
     if inliers.sum() < deg + 2:
         inliers = np.ones(n, bool)
     rms = float(np.sqrt(np.mean(resid[inliers] ** 2)))

@@ -409,10 +409,17 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     common = dict(inliers=inl, residual=rms, fall_px=fall_px, fall_m=fall_m,
                   accel=accel_report, accel_units=units)
     steady = False
-    if (tstat < cfg.min_accel_sigma or accel < lo_a) and cal is not None:
+    if cal is not None and dur >= cfg.steady_min_s:
+        # the object's size on the wall: work px per metre there is g_px / G
+        size_m = float(np.sqrt(np.median(track.area))) * G / max(g_px, 1e-9)
         steady = (fall_px >= cfg.steady_min_fall_hps * h * geom.scale
                   and side <= cfg.steady_max_side_ratio * fall
-                  and _steady_fall(ti, down_s[inl], accel, hi_a, cfg))
+                  and _steady_fall(ti, down_s[inl], accel, hi_a, size_m, cfg))
+        if steady:
+            # a swinging cloth's last 0.3 s catch one phase of its swing
+            last = inl & (t >= dur - cfg.steady_end_s)
+            if last.sum() >= 4:
+                v_end = float(np.polyfit(t[last], down_s[last], 1)[0])
     if tstat < cfg.min_accel_sigma and not steady:
         return Verdict(False, 0.0, f"no significant downward acceleration "
                        f"({accel:.2f} +- {accel_se:.2f})", **common)  # type: ignore[arg-type]
@@ -485,7 +492,7 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
                    floor=floor, **common)  # type: ignore[arg-type]
 
 
-def _steady_fall(t: np.ndarray, down: np.ndarray, accel: float, hi_a: float,
+def _steady_fall(t: np.ndarray, down: np.ndarray, accel: float, hi_a: float, size_m: float,
                  cfg: DetectorConfig) -> bool:
     """True when ``down`` (m along the wall, at (n,) times ``t``) is a steady fall: an
     object at its terminal speed, whose acceleration is too small to measure.
@@ -493,9 +500,10 @@ def _steady_fall(t: np.ndarray, down: np.ndarray, accel: float, hi_a: float,
     Followed for ``steady_min_s``, it drops ``steady_min_fall_m`` (and, checked by the
     caller, ``steady_min_fall_hps`` of the picture, drifting sideways at most
     ``steady_max_side_ratio`` of its drop) at a mean speed of at
-    least ``steady_min_speed_ms`` (at most ``max_entry_speed_ms``: faster is rain near the
-    lens), going down in ``steady_min_monotone`` of its steps, and does not slow down by
-    more than half its speed over the track.
+    least ``steady_min_speed_ms`` (``steady_large_speed_ms`` for an object ``size_m``
+    across of at least ``steady_large_min_m``; at most ``max_entry_speed_ms``: faster is
+    rain near the lens), going down in ``steady_min_monotone`` of its steps, and does not
+    slow down by more than half its speed over the track.
     """
     if cfg.steady_min_s <= 0 or t.size < 6:
         return False
@@ -505,7 +513,10 @@ def _steady_fall(t: np.ndarray, down: np.ndarray, accel: float, hi_a: float,
     if float(down.max() - down[0]) < cfg.steady_min_fall_m:
         return False
     v = float(np.polyfit(t, down, 1)[0])
-    if not cfg.steady_min_speed_ms <= v <= cfg.max_entry_speed_ms:
+    v_min = cfg.steady_min_speed_ms
+    if size_m >= cfg.steady_large_min_m:
+        v_min = min(v_min, cfg.steady_large_speed_ms)
+    if not v_min <= v <= cfg.max_entry_speed_ms:
         return False
     if accel * dur < -0.5 * v:
         return False

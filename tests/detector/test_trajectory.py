@@ -12,14 +12,15 @@ GEOM = Geometry(scale=2.0, width=320, height=180, calibration=calibration())
 GEOM_NOCAL = Geometry(scale=2.0, width=320, height=180)
 
 
-def _track(t, x_in, y_in, seed=0, noise=0.3) -> Track:
-    """A Track in working px from input-px positions, with centroid noise (work px)."""
+def _track(t, x_in, y_in, seed=0, noise=0.3, area=4.0) -> Track:
+    """A Track in working px from input-px positions, with centroid noise (work px) and
+    blobs of ``area`` work px."""
     rng = np.random.default_rng(seed)
     t = np.asarray(t, float)
     x = (np.asarray(x_in, float) + 0.5) / 2 - 0.5 + rng.normal(0, noise, t.size)
     y = (np.asarray(y_in, float) + 0.5) / 2 - 0.5 + rng.normal(0, noise, t.size)
     n = t.size
-    return Track(1, t, x, y, np.full(n, 4.0), np.full(n, -30.0), np.full(n, 3.0))
+    return Track(1, t, x, y, np.full(n, float(area)), np.full(n, -30.0), np.full(n, 3.0))
 
 
 def _falling(start=1.1, dur=1.4, release=1.0, x0=300.0, y0=40.0, drag=0.02):
@@ -265,10 +266,47 @@ def test_a_carton_at_its_terminal_speed_from_above_the_picture_is_accepted():
     assert not off.accepted and "acceleration" in off.reason
 
 
+# a finer facade (24 input px per metre, 15 m of wall in the picture), where a blob's
+# area tells a leaf (1 work px: 8 cm) from a cloth (36 work px: 50 cm)
+FINE_PPM = 24.0
+GEOM_FINE = Geometry(scale=2.0, width=320, height=180, calibration=calibration(px_per_m=FINE_PPM))
+
+
+def _swinging(speed_ms: float, dur: float, swing_m: float = 0.0, swing_hz: float = 0.8):
+    """Straight down at ``speed_ms`` from near the top of the fine facade; a cloth's swing
+    in and out from the wall shows, mapped onto it, as ``swing_m`` up and down."""
+    t = np.arange(0, dur, 1 / FPS)
+    x = 160 + 0.2 * FINE_PPM * np.sin(2 * np.pi * 0.5 * t)
+    y = 4 + FINE_PPM * (speed_ms * t + swing_m * np.sin(2 * np.pi * swing_hz * t))
+    return t, x, y
+
+
+def test_a_slow_steady_fall_passes_for_a_cloth_but_not_for_a_leaf():
+    t, x, y = _swinging(4.5, 3.0)
+    cloth = judge(_track(t, x, y, seed=6, area=36.0), GEOM_FINE, CFG)
+    assert cloth.accepted, cloth.reason
+    leaf = judge(_track(t, x, y, seed=6, area=1.0), GEOM_FINE, CFG)
+    assert not leaf.accepted and "acceleration" in leaf.reason
+    # the cloth's speed alone is under the steady fall's bar for everything else
+    small_bar = CFG.model_copy(update={"steady_large_min_m": 1.0})
+    assert not judge(_track(t, x, y, seed=6, area=36.0), GEOM_FINE, small_bar).accepted
+
+
+def test_a_swinging_cloth_is_not_refused_for_one_slow_phase_at_its_end():
+    # the last 0.3 s catch the swing going up: 4.5 m/s down less 3 m/s of swing
+    t, x, y = _swinging(4.5, 3.14, swing_m=0.6, swing_hz=0.8)
+    cloth = judge(_track(t, x, y, seed=7, area=36.0), GEOM_FINE, CFG)
+    assert cloth.accepted, cloth.reason
+    short = judge(_track(t, x, y, seed=7, area=36.0), GEOM_FINE,
+                  CFG.model_copy(update={"steady_end_s": 0.3}))
+    assert not short.accepted and short.reason.startswith("ends at")
+
+
 def test_steady_drifters_and_steady_fallers_that_appear_mid_picture_are_rejected():
-    # a leaf drifting down at 4 m/s (mapped from in front of the wall): too slow
+    # a small leaf drifting down at 4 m/s (mapped from in front of the wall): too slow
     t, x, y = _steady(4.0, 4.0)
-    v = judge(_track(t, x, y, seed=4), GEOM, CFG)
+    v = judge(_track(t, x, y, seed=4, area=1.0), GEOM, CFG.model_copy(
+        update={"steady_large_min_m": 0.5}))  # a 1-px blob is 0.33 m on this coarse facade
     assert not v.accepted and "acceleration" in v.reason
     # already at 9 m/s where it is first seen, far below the top: not released in view
     t, x, y = _steady(9.0, 100.0, dur=2.5)

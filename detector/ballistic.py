@@ -134,6 +134,11 @@ def _rising(tau: np.ndarray, s0: np.ndarray, vt: np.ndarray) -> np.ndarray:
     return rise + k * _logcosh(G * np.maximum(tau - tau_a, 0.0) / v)
 
 
+def fall_from_rest(vt: float, tau: float) -> float:
+    """Metres a body of terminal speed ``vt`` (m/s) falls in ``tau`` s from rest."""
+    return float(vt * vt / G * _logcosh(G * tau / vt))
+
+
 def _logcosh(x: np.ndarray | float) -> np.ndarray:
     x = np.abs(np.asarray(x, dtype=np.float64))
     return x + np.log1p(np.exp(-2.0 * x)) - np.log(2.0)

@@ -471,6 +471,29 @@ class DetectorConfig(BaseModel):
         "1.5-6; at 2.5, leaves made 3 of 9 false alarms in an hour of development "
         "distractors, and 3.5 lost one cloth of 147 objects.",
     )
+    max_jump_share: float = Field(
+        default=0.4,
+        gt=0.0,
+        le=1.0,
+        description="Largest share of a track's extent in the picture that one step may "
+        "carry when the fitted path expects far less there (3 x plus the blob's size and 3 "
+        "px): more is a still thing and another linked, not a fall. On two used development "
+        "sets (998002, 999002 and their object sets) this refused 4 of 16 false alarms (a "
+        "towel creeping for 1.4 s, then 80 px away) and one track that had matched a cloth "
+        "by linking it to a flowerpot.",
+    )
+    slowest_terminal_ms: float = Field(
+        default=2.5,
+        ge=0.0,
+        le=20.0,
+        description="With calibration: from the top of its fitted path to its lowest point, "
+        "a track falls at least as far as a body with this terminal speed (m/s) falls from "
+        "rest in that time. The slowest thrown things (cloths) settle at 3.5-6 m/s. Things "
+        "that sink 3-5 m in 1.5-2.5 s while a fit finds a downward acceleration in them made "
+        "3 of the 16 false alarms on two used development sets (998002, 999002: 60 min of "
+        "distractors, 80 scenes with objects); at 3.0 no object of 120 scenes was lost. "
+        "0 turns this off.",
+    )
     max_rise_frac: float = Field(
         default=0.15,
         ge=0.0,

@@ -39,6 +39,7 @@ from detector.ballistic import (
     CameraPose,
     Fall3D,
     camera_from_homography,
+    fall_from_rest,
     fit_drop_linear,
     fit_fall,
 )
@@ -333,6 +334,9 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     rms = _jitter(t[inl], xy[inl] - np.vander(t[inl], deg + 1) @ coeffs)
     if rms > tol:
         return Verdict(False, 0.0, f"erratic: jitter {rms:.2f} px > {tol:.2f}", inl, residual=rms)
+    jump = _jump(t[inl], track.x[inl], track.y[inl], size, cfg.max_jump_share)
+    if jump is not None:
+        return Verdict(False, 0.0, jump, inl, residual=rms)
 
     ti = t[inl]
     grid = np.linspace(0.0, dur, 64)
@@ -385,6 +389,18 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     top_d = float(dfit[: low + 1].min())
     if rise > cfg.max_rise_frac * max(float(dfit[low]) - top_d, 1e-9):
         return geometric_failure(f"comes back up {rise:.1f} {unit}", **base)
+    if cal is not None and cfg.slowest_terminal_ms > 0:
+        # from the top of its path on, a thrown thing falls at least as far as the slowest
+        # of them (a cloth) from rest; a leaf or a moth that sinks and picks up speed for
+        # a moment does not
+        top_i = int(np.argmin(dfit[: low + 1]))
+        tau = float(grid[low] - grid[top_i])
+        least = fall_from_rest(cfg.slowest_terminal_ms, tau)
+        if float(dfit[low] - dfit[top_i]) < least:
+            return Verdict(False, 0.0, f"too slow: falls {float(dfit[low] - dfit[top_i]):.1f} m "
+                           f"in {tau:.2f} s, less than a body falling at "
+                           f"{cfg.slowest_terminal_ms} m/s from rest ({least:.1f} m)",
+                           **base)  # type: ignore[arg-type]
 
     early = inl & (t <= cfg.early_fit_s)
     if early.sum() < cfg.min_points:
@@ -490,6 +506,32 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     score = 0.5 + 0.5 * (0.5 * s_acc + 0.25 * s_fit + 0.25 * s_len)
     return Verdict(True, score, "", origin_t=t0 + t_rel, origin_x=float(ox), origin_y=float(oy),
                    floor=floor, **common)  # type: ignore[arg-type]
+
+
+def _jump(t: np.ndarray, x: np.ndarray, y: np.ndarray, size: float, share: float) -> str | None:
+    """Why (t, x, y) (work px) is a still thing and another linked, or None.
+
+    A falling body's speed in the picture changes little from one frame to the next
+    (gravity adds a few pixels per frame). A track whose one step moves more than
+    ``share`` of its whole extent, and more than three times as fast as either step
+    before it (plus 3 px and the blob's size, for noise and a blob that splits), jumped
+    from one thing to another: a cubic fit bends through both.
+    """
+    if t.size < 4:
+        return None
+    steps = np.hypot(np.diff(x), np.diff(y))
+    dt = np.maximum(np.diff(t), 1e-6)
+    speed = steps / dt
+    before = np.maximum(speed[1:-1], speed[:-2])  # the faster of the two steps before
+    allowed = 3.0 * before * dt[2:] + 3.0 + size
+    span = float(np.hypot(np.ptp(x), np.ptp(y)))  # the track's extent, corner to corner
+    big = (steps[2:] > allowed) & (steps[2:] > share * span)
+    if not big.any():
+        return None
+    j = int(np.argmax(np.where(big, steps[2:], 0.0))) + 2
+    return (f"moves {steps[j]:.0f} px in one step at {t[j + 1]:.2f} s (extent {span:.0f} px), "
+            f"{speed[j] / max(float(max(speed[j - 1], speed[j - 2])), 1e-6):.0f} x as fast "
+            "as before: two things linked")
 
 
 def _steady_fall(t: np.ndarray, down: np.ndarray, accel: float, hi_a: float, size_m: float,

@@ -302,6 +302,43 @@ def test_a_swinging_cloth_is_not_refused_for_one_slow_phase_at_its_end():
     assert not short.accepted and short.reason.startswith("ends at")
 
 
+def test_a_still_thing_linked_to_another_far_below_is_rejected():
+    # a towel creeping along a balcony rail for 1.2 s, linked to a blob 30 px (input)
+    # lower for 5 frames
+    t = np.arange(0, 1.2 + 5 / FPS, 1 / FPS)
+    x = 200 - 8.0 * t
+    y = np.where(t < 1.19, 60 + 1.5 * t, 90.0)
+    v = judge(_track(t, x, y, seed=2, noise=0.2), GEOM, CFG)
+    assert not v.accepted and "two things linked" in v.reason, v.reason
+    # the fit alone bends through both
+    off = judge(_track(t, x, y, seed=2, noise=0.2), GEOM,
+                CFG.model_copy(update={"max_jump_share": 1.0}))
+    assert off.accepted, off.reason
+    # a falling object missed for 6 frames (behind a balcony) is still one fall
+    t, x, y = _falling(dur=1.6)
+    keep = (t < 1.7) | (t > 1.94)
+    assert (~keep).sum() == 6
+    v = judge(_track(t[keep], x[keep], y[keep]), GEOM, CFG)
+    assert v.accepted, v.reason
+
+
+def test_something_that_sinks_slower_than_any_thrown_thing_is_rejected():
+    # a leaf or a moth: sinks at 0.4 m/s for 1.2 s, then picks up speed (6 m/s^2) for
+    # 1.2 s: 5 m in 2.4 s, where even a cloth released at rest (3.5 m/s) falls 7.5 m
+    t = np.arange(0, 2.4, 1 / FPS)
+    down = 0.4 * t + 3.0 * np.clip(t - 1.2, 0, None) ** 2
+    x, y = np.full(t.size, 150.0), 20 + PX_PER_M * down
+    v = judge(_track(t, x, y, seed=1, area=1.0), GEOM, CFG)
+    assert not v.accepted and v.reason.startswith("too slow"), v.reason
+    # its fit alone finds a fall accelerating within bounds
+    off = judge(_track(t, x, y, seed=1, area=1.0), GEOM,
+                CFG.model_copy(update={"slowest_terminal_ms": 0.0}))
+    assert off.accepted, off.reason
+    # a thrown object released from rest over the same time is far above the bar
+    t, x, y = _falling(start=1.05, dur=2.0, release=1.0, y0=20.0)
+    assert judge(_track(t, x, y), GEOM, CFG).accepted
+
+
 def test_steady_drifters_and_steady_fallers_that_appear_mid_picture_are_rejected():
     # a small leaf drifting down at 4 m/s (mapped from in front of the wall): too slow
     t, x, y = _steady(4.0, 4.0)

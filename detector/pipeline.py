@@ -299,7 +299,7 @@ class Detector:
             # a big object (a cloth) swings, and its blob's centre with it: the radius
             # grows with the blob's size, as for duplicates
             slack = 2.0 * float(np.sqrt(np.median(tr.area)))
-            if self._follows(tr, self._emitted, slack, overlap_s=0.5) is not None:
+            if self._follows(tr, self._emitted, slack, overlap_s=0.5, swinging=True) is not None:
                 self._reject(tr, "continues the track of an event already emitted")
                 self._emitted.append(self._extrapolation(tr))
                 continue
@@ -470,14 +470,16 @@ class Detector:
             return None
         return _concat(old, tr, old.id)
 
-    def _follows(self, tr: Track, ended: list[Ended],
-                 slack: float = 0.0, overlap_s: float = 0.0) -> Track | None:
+    def _follows(self, tr: Track, ended: list[Ended], slack: float = 0.0,
+                 overlap_s: float = 0.0, swinging: bool = False) -> Track | None:
         """The track of ``ended`` (see ``_extrapolation``) that ``tr`` continues, or None.
 
         It must end at most ``rejoin_gap_s`` before ``tr`` starts, and its extrapolation
         meet ``tr``'s first point within ``rejoin_radius`` work px (plus growth with the
         gap, plus ``slack``); the closest wins. With ``overlap_s``, ``tr`` may also start
-        up to that long before the other track ended (a second blob on the same object)."""
+        up to that long before the other track ended (a second blob on the same object).
+        With ``swinging``, a straight line through its last second may meet it instead:
+        the quadratic through a swinging cloth's last points flies off with the swing."""
         cfg = self.cfg
         t_start = float(tr.t[0])
         best: tuple[float, Track] | None = None
@@ -486,6 +488,12 @@ class Detector:
             if not -overlap_s < gap <= cfg.rejoin_gap_s:
                 continue
             dist = float(np.hypot(np.polyval(cx, gap) - tr.x[0], np.polyval(cy, gap) - tr.y[0]))
+            if swinging and len(old) >= 6:
+                last = old.t >= t_end - 1.0
+                ts = old.t[last] - t_end
+                lx, ly = np.polyfit(ts, old.x[last], 1), np.polyfit(ts, old.y[last], 1)
+                dist = min(dist, float(np.hypot(np.polyval(lx, gap) - tr.x[0],
+                                                np.polyval(ly, gap) - tr.y[0])))
             reach = cfg.rejoin_radius * (1.0 + 4.0 * max(gap, 0.0)) + slack
             if dist <= reach and (best is None or dist < best[0]):
                 best = (dist, old)
@@ -533,9 +541,16 @@ class Detector:
         return None
 
     def _remember_rejected(self, tr: Track) -> None:
-        """Keep a rejected track (with its end extrapolation) for ``_rejoin``."""
+        """Keep a rejected track (with its end extrapolation) for ``_rejoin``; when it
+        continues an emitted event, the event goes on through it."""
         if len(tr) >= 4:
-            self._rejected_tracks.append(self._extrapolation(tr))  # _rejoin trims it
+            ext = self._extrapolation(tr)
+            self._rejected_tracks.append(ext)  # _rejoin trims it
+            # a cloth lost and found again several times: each piece carries the event on
+            # (else the piece after a refused one passed as a second event of the same fall)
+            slack = 2.0 * float(np.sqrt(np.median(tr.area)))
+            if self._follows(tr, self._emitted, slack, overlap_s=0.5, swinging=True) is not None:
+                self._emitted.append(ext)
 
     def _describe(self, tr: Track, v: Verdict) -> None:
         """Fill ``tr.meta``: what a classifier needs to know beside the track itself."""

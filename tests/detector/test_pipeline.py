@@ -357,3 +357,29 @@ def test_a_fall_whose_track_ends_on_a_still_blob_is_offered_to_the_classifier_tr
     cfg = DetectorConfig(trim_max_frac=0.0)
     assert Detector(W, H, FPS, cfg, calibration=CAL, classifier=_Fixed(0.9))._judge(
         [_hijacked(1)[0]]) == []
+
+
+def test_a_fall_lost_twice_stays_one_event_through_the_refused_piece_between():
+    first = _fall_track(1, 1.0, 1.2, 300.0, 40.0)
+
+    def at_end(tr: Track) -> tuple[float, float, float, float]:
+        # end time, input position and downward speed (input px/s) of a track
+        x, y = (tr.x[-1] + 0.5) * 2 - 0.5, (tr.y[-1] + 0.5) * 2 - 0.5
+        return float(tr.t[-1]), x, y, float((tr.y[-1] - tr.y[-2]) * FPS * 2)
+
+    t1, x1, y1, v1 = at_end(first)
+    # picked up again 0.12 s later for 0.3 s: too short to judge, refused
+    piece = _fall_track(2, t1 + 0.12, 0.3, x1, y1 + v1 * 0.12)
+    t2, x2, y2, v2 = at_end(piece)
+    # and again 0.5 s after that: more than rejoin_gap_s after the first track ended
+    third = _fall_track(3, t2 + 0.5, 1.4, x2, y2 + v2 * 0.5)
+    alone = Detector(W, H, FPS, calibration=CAL)
+    assert len(alone._judge([third])) == 1  # a fall of its own, judged alone
+    skipped = Detector(W, H, FPS, calibration=CAL)
+    assert len(skipped._judge([first])) == 1
+    assert len(skipped._judge([third])) == 1  # too long after the first for it alone
+    det = Detector(W, H, FPS, calibration=CAL)
+    assert len(det._judge([first])) == 1
+    assert det._judge([piece]) == [] and det.rejected[-1][1].startswith("lasts")
+    assert det._judge([third]) == []
+    assert det.rejected[-1] == (3, "continues the track of an event already emitted")

@@ -476,11 +476,11 @@ class DetectorConfig(BaseModel):
         gt=0.0,
         le=1.0,
         description="Largest share of a track's extent in the picture that one step may "
-        "carry when the fitted path expects far less there (3 x plus the blob's size and 3 "
-        "px): more is a still thing and another linked, not a fall. On two used development "
-        "sets (998002, 999002 and their object sets) this refused 4 of 16 false alarms (a "
-        "towel creeping for 1.4 s, then 80 px away) and one track that had matched a cloth "
-        "by linking it to a flowerpot.",
+        "carry while moving more than 3 times as fast as both steps before it (plus 3 px "
+        "and the blob's size): more is a still thing and another linked, not a fall. On "
+        "two used development pairs (998001/998002, 999001/999002) this refused 4 of 17 "
+        "false alarms (a blob creeping for 1.4 s, then linked 80 px away) and one track "
+        "that had matched a cloth by linking it to a flowerpot.",
     )
     slowest_terminal_ms: float = Field(
         default=2.5,
@@ -490,9 +490,9 @@ class DetectorConfig(BaseModel):
         "a track falls at least as far as a body with this terminal speed (m/s) falls from "
         "rest in that time. The slowest thrown things (cloths) settle at 3.5-6 m/s. Things "
         "that sink 3-5 m in 1.5-2.5 s while a fit finds a downward acceleration in them made "
-        "3 of the 16 false alarms on two used development sets (998002, 999002: 60 min of "
-        "distractors, 80 scenes with objects); at 3.0 no object of 120 scenes was lost. "
-        "0 turns this off.",
+        "3 of the 17 false alarms on two used development pairs (998001/998002, "
+        "999001/999002: 60 min of distractors, 80 scenes with objects); at 3.0 no object "
+        "of 120 scenes was lost. 0 turns this off.",
     )
     max_rise_frac: float = Field(
         default=0.15,

@@ -513,7 +513,7 @@ def _jump(t: np.ndarray, x: np.ndarray, y: np.ndarray, size: float, share: float
 
     A falling body's speed in the picture changes little from one frame to the next
     (gravity adds a few pixels per frame). A track whose one step moves more than
-    ``share`` of its whole extent, and more than three times as fast as either step
+    ``share`` of its whole extent, and more than three times as fast as both steps
     before it (plus 3 px and the blob's size, for noise and a blob that splits), jumped
     from one thing to another: a cubic fit bends through both.
     """

@@ -260,7 +260,7 @@ class Supervisor:
             score=doc["score"], trajectory=doc["trajectory"], origin=doc["origin"],
             floor=doc["floor"], stream_epoch_utc=_parse_utc(doc["stream_epoch_utc"]),
             time_source=doc["time_source"], evidence_dir=doc["evidence_dir"],
-            status="writing"))
+            faint_points=int(doc.get("faint_points", 0)), status="writing"))
 
     def _put_status(self, slot: _Slot, state: str, error: str | None = None) -> None:
         h = slot.last

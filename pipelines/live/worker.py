@@ -495,6 +495,7 @@ class CameraWorker:
             "trajectory": body["trajectory"],
             "origin": body["origin"],
             "floor": body["origin"]["floor"],
+            "faint_points": ev.faint_points,
             "evidence_dir": rel,
             "status": "writing",
             "detector_event": ev.id,

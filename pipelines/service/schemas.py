@@ -31,6 +31,9 @@ class EventPublic(BaseModel):
     evidence_bytes: int
     completed_utc: datetime | None
     files: list[str]
+    faint_points: int = Field(
+        default=0, description="how many of the first trajectory rows were found by looking "
+        "back under the detection threshold: weaker evidence than the detections after them")
     video_size: list[int] | None = Field(
         default=None, description="[width, height] of the camera's video, the pixels of "
         "trajectory and origin (from the manifest; on /api/events/{id} only)")

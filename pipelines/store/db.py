@@ -68,7 +68,9 @@ class EventRecord:
 
     ``trajectory`` rows are ``[t_s, x_px, y_px]`` (stream seconds, input pixels);
     ``origin`` is ``{"t_s", "x_px", "y_px", "floor"}``; ``start_s``/``end_s`` are stream
-    seconds after ``stream_epoch_utc``; ``evidence_dir`` is relative to the data folder.
+    seconds after ``stream_epoch_utc``; ``evidence_dir`` is relative to the data folder;
+    ``faint_points`` counts the first trajectory rows found by looking back under the
+    detection threshold (weaker evidence than detections).
     """
 
     id: str
@@ -87,6 +89,7 @@ class EventRecord:
     evidence_bytes: int = 0
     status: str = "writing"
     legal_hold: bool = False
+    faint_points: int = 0
     created_utc: datetime = field(default_factory=lambda: datetime.now(UTC))
     completed_utc: datetime | None = None
 

@@ -74,6 +74,7 @@ class EventRow(Base):
     evidence_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(16), default="writing")
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    faint_points: Mapped[int] = mapped_column(Integer, default=0)
     created_utc: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     completed_utc: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -35,6 +35,10 @@ def test_event_round_trip_keeps_times_utc_and_trajectory(store: EventStore) -> N
     assert got.trajectory == [[3.24, 812.0, 233.5], [3.28, 813.1, 240.2]]
     assert got.origin["floor"] == 17 and got.floor == 17
     assert got.status == "writing" and not got.legal_hold
+    assert got.faint_points == 0
+    # an event whose start was found by looking back says how many rows that was
+    store.add_event(make_event(2, faint_points=6))
+    assert store.get_event("tower-3_0002").faint_points == 6  # type: ignore[union-attr]
 
 
 def test_event_being_written_is_never_listed_complete(store: EventStore) -> None:
@@ -102,9 +106,46 @@ def test_reopening_runs_migrations_once_and_keeps_data(store: EventStore) -> Non
     try:
         assert again.get_event("tower-3_0001") is not None
         with again.engine.connect() as c:
-            assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+            assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     finally:
         again.close()
+
+
+def test_a_store_of_the_previous_schema_is_upgraded_and_keeps_its_events(
+        tmp_path: Path) -> None:
+    # a data folder written before events had faint_points (schema 0002), one event in it
+    from importlib import resources
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    (tmp_path / "d").mkdir()
+    engine = create_engine(f"sqlite:///{tmp_path / 'd' / 'fallwatch.db'}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("pipelines.store") / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+        conn.execute(text(
+            "INSERT INTO cameras (id, state, frames, dropped_frames, reconnects, restarts) "
+            "VALUES ('east', 'unknown', 0, 0, 0, 0)"))
+        conn.execute(text(
+            "INSERT INTO events (id, camera_id, start_utc, end_utc, start_s, end_s, "
+            "time_source, floor, score, trajectory, origin, evidence_bytes, status, "
+            "legal_hold, created_utc) VALUES ('east_0001', 'east', '2026-07-10 15:54:49', "
+            "'2026-07-10 15:54:51', 3.2, 5.1, 'arrival', 17, 0.97, '[[3.2, 812.0, 233.5]]', "
+            "'{\"floor\": 17}', 0, 'complete', 0, '2026-07-10 15:55:00')"))
+    engine.dispose()
+    s = EventStore.open(tmp_path / "d")
+    try:
+        got = s.get_event("east_0001")
+        assert got is not None and got.floor == 17 and got.status == "complete"
+        assert got.faint_points == 0
+        with s.engine.connect() as c:
+            assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+    finally:
+        s.close()
 
 
 def test_sqlite_store_is_in_wal_mode_under_the_data_folder(tmp_path: Path) -> None:

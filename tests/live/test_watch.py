@@ -82,6 +82,8 @@ def test_events_reach_store_broker_and_webhook_and_a_camera_survives_its_server_
         assert first.completed_utc is not None
         assert hooked[0][0] < first.completed_utc.timestamp()
         assert hooked[0][1]["status"] == "writing" and hooked[0][1]["floor"] == first.floor
+        # how much of its start was found by looking back: alert and store agree
+        assert hooked[0][1]["faint_points"] == first.faint_points >= 0
         wait_for(lambda: [m for m in sub.on("fallwatch/tower-a/events") if m["id"] == first.id],
                  10, "the MQTT event")
         assert any(m["state"] == "streaming" for m in sub.on("fallwatch/tower-a/status"))

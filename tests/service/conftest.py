@@ -90,11 +90,13 @@ class Site:
 
 
 def _record(id_: str, camera: str, start: datetime, score: float, floor: int | None,
-            trajectory: list[list[float]], origin: dict[str, Any]) -> EventRecord:
+            trajectory: list[list[float]], origin: dict[str, Any],
+            faint_points: int = 0) -> EventRecord:
     return EventRecord(id=id_, camera_id=camera, start_utc=start,
                        end_utc=start + timedelta(seconds=1), start_s=2.56, end_s=3.6,
                        score=score, trajectory=trajectory, origin=origin, floor=floor,
-                       stream_epoch_utc=start - timedelta(seconds=2.56), time_source="file")
+                       stream_epoch_utc=start - timedelta(seconds=2.56), time_source="file",
+                       faint_points=faint_points)
 
 
 def build_site(base: Path, analyzed: Analyzed, *, admin: bool = True) -> Site:
@@ -102,7 +104,8 @@ def build_site(base: Path, analyzed: Analyzed, *, admin: bool = True) -> Site:
 
     - ``day_7_0000_ev1``: complete, the real folder from analyze (floor 10);
     - ``tower-2_0001``: complete, a copy of it on camera tower-2, floor 3, score 0.4;
-    - ``tower-2_0002``: still being written; ``tower-2_0003``: failed;
+    - ``tower-2_0002``: still being written, its first 4 rows found by looking back;
+      ``tower-2_0003``: failed;
     - ``attack_escape``: complete, its folder stored as ``../outside`` (outside the data);
     - ``attack_symlink``: complete, its snapshot.jpg a symlink to a file outside;
     and tokens for each role (admin only with ``admin``) plus a revoked investigator token.
@@ -143,7 +146,7 @@ def build_site(base: Path, analyzed: Analyzed, *, admin: bool = True) -> Site:
     t2 = datetime(2026, 9, 28, 10, 0, tzinfo=UTC)
     complete(_record("tower-2_0001", "tower-2", t2, 0.4, 3, traj, origin), "evidence/tower-2_copy")
     store.add_event(_record("tower-2_0002", "tower-2", t2 + timedelta(hours=1), 0.9, 3, traj,
-                            origin))
+                            origin, faint_points=4))
     store.add_event(_record("tower-2_0003", "tower-2", t2 + timedelta(hours=2), 0.9, 4, traj,
                             origin))
     store.fail_event("tower-2_0003", "disk full")

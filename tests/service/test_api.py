@@ -112,6 +112,7 @@ def test_an_event_being_written_is_not_listed_as_complete(client: TestClient,
     ev = client.get("/api/events/tower-2_0002", headers=h).json()
     assert ev["status"] == "writing"
     assert ev["files"] == []
+    assert ev["faint_points"] == 4  # its first rows were found under the threshold
     r = client.get("/api/events/tower-2_0002/annotated.mp4", headers=h)
     assert r.status_code == 409
     assert "still being written" in r.json()["detail"]
@@ -125,6 +126,7 @@ def test_event_matches_what_analyze_found(client: TestClient, site: Site,
     assert ev["status"] == "complete"
     assert ev["floor"] == analyzed.event["origin"]["floor"] is not None
     assert ev["trajectory"] == analyzed.event["trajectory"]
+    assert ev["faint_points"] == analyzed.event.get("faint_points", 0) == 0
     assert set(ev["files"]) == {"original.mp4", "annotated.mp4", "snapshot.jpg",
                                 "manifest.json", "event.json"}
     assert "evidence_dir" not in ev  # server paths stay on the server

@@ -52,7 +52,7 @@ def _public(settings: SettingsDep, ev: EventRecord) -> EventPublic:
         origin=ev.origin, trajectory=ev.trajectory, status=ev.status,  # type: ignore[arg-type]
         legal_hold=ev.legal_hold, time_source=ev.time_source,
         evidence_bytes=ev.evidence_bytes, completed_utc=ev.completed_utc,
-        files=available_files(settings, ev),
+        files=available_files(settings, ev), faint_points=ev.faint_points,
     )
 
 

@@ -296,10 +296,7 @@ class Detector:
                 self._reject(tr, "retraces a longer track still being followed")
                 continue
             self._emitted = _recent(self._emitted, float(tr.t[0]), 20)
-            # a big object (a cloth) swings, and its blob's centre with it: the radius
-            # grows with the blob's size, as for duplicates
-            slack = 2.0 * float(np.sqrt(np.median(tr.area)))
-            if self._follows(tr, self._emitted, slack, overlap_s=0.5, swinging=True) is not None:
+            if self._continues_event(tr):
                 self._reject(tr, "continues the track of an event already emitted")
                 self._emitted.append(self._extrapolation(tr))
                 continue
@@ -548,9 +545,15 @@ class Detector:
             self._rejected_tracks.append(ext)  # _rejoin trims it
             # a cloth lost and found again several times: each piece carries the event on
             # (else the piece after a refused one passed as a second event of the same fall)
-            slack = 2.0 * float(np.sqrt(np.median(tr.area)))
-            if self._follows(tr, self._emitted, slack, overlap_s=0.5, swinging=True) is not None:
+            if self._continues_event(tr):
                 self._emitted.append(ext)
+
+    def _continues_event(self, tr: Track) -> bool:
+        """True when ``tr`` continues the track of an emitted event (or of a piece that
+        carried one on). A big object (a cloth) swings, and its blob's centre with it: the
+        radius grows with the blob's size, as for duplicates."""
+        slack = 2.0 * float(np.sqrt(np.median(tr.area)))
+        return self._follows(tr, self._emitted, slack, overlap_s=0.5, swinging=True) is not None
 
     def _describe(self, tr: Track, v: Verdict) -> None:
         """Fill ``tr.meta``: what a classifier needs to know beside the track itself."""

@@ -530,7 +530,7 @@ def _jump(t: np.ndarray, x: np.ndarray, y: np.ndarray, size: float, share: float
         return None
     j = int(np.argmax(np.where(big, steps[2:], 0.0))) + 2
     return (f"moves {steps[j]:.0f} px in one step at {t[j + 1]:.2f} s (extent {span:.0f} px), "
-            f"{speed[j] / max(float(max(speed[j - 1], speed[j - 2])), 1e-6):.0f} x as fast "
+            f"{speed[j] / max(float(before[j - 2]), 1e-6):.0f} x as fast "
             "as before: two things linked")
 
 

@@ -453,10 +453,13 @@ class BackgroundModel:
         if self._anchors is None or stale:
             bg8 = cv2.convertScaleAbs(self._bg, dst=self._anchor_bg)
             gap = max(8, min(self.w, self.h) // 30)
-            self._anchors = cv2.goodFeaturesToTrack(bg8, 200, 0.01, gap, blockSize=7)
+            found = cv2.goodFeaturesToTrack(bg8, 200, 0.01, gap, blockSize=7)
+            # a scene without corners (a dark sky) is remembered as such until the next
+            # re-pick; looking again at every check cost 8 ms a time
+            self._anchors = found if found is not None else np.empty((0, 1, 2), np.float32)
             self._anchor_frame = self.frames
         pts = self._anchors
-        if pts is None or len(pts) < 12:
+        if len(pts) < 12:
             return None
         moved, status, _ = cv2.calcOpticalFlowPyrLK(
             self._anchor_bg, small, pts, pts.copy(), winSize=self._FLOW_WIN,

@@ -643,7 +643,7 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
     # released in view: only an object entering at the top edge may have been falling for
     # long unseen; a piece of a fall picked up mid-picture (a fragment) may not
     top = float(track.y[0]) <= cfg.entry_margin_hps * geom.height
-    if lin.release_dt < -(cfg.release_lookback_s if top else cfg.rescue_unseen_s):
+    if lin.release_dt < -(cfg.release_lookback_s if top else cfg.rescue_screen_unseen_s):
         return None
     if budget is not None and not budget.take():
         log.debug("3-D rescue skipped: the budget of %.1f fits/s is spent", budget.rate)

@@ -429,6 +429,16 @@ class DetectorConfig(BaseModel):
         "share of its drop (a carton at its terminal speed: 0.03-0.05; a leaf wandering "
         "along the top of the picture for 12 s: 0.57).",
     )
+    max_swing_m: float = Field(
+        default=1.2,
+        ge=0.0,
+        le=100.0,
+        description="A track followed for steady_min_s or longer swings sideways along the "
+        "wall by at most this RMS (m) about a smooth (quadratic) drift: a leaf flutters, a "
+        "thrown thing drifts with the wind; 0 disables the test. On the used sets, "
+        "accepted cloths swung 0.4-0.85 m and everything else at most 0.25; two leaves "
+        "accepted as falls swung 1.6 and 2.9 m.",
+    )
     steady_large_speed_ms: float = Field(
         default=4.0,
         ge=0.0,

@@ -431,6 +431,10 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
         steady = (fall_px >= cfg.steady_min_fall_hps * h * geom.scale
                   and side <= cfg.steady_max_side_ratio * fall
                   and _steady_fall(ti, down_s[inl], accel, hi_a, size_m, cfg))
+        swing = _swing(ti, side_s[inl])
+        if cfg.max_swing_m > 0 and swing > cfg.max_swing_m:
+            return Verdict(False, 0.0, f"swings {swing:.1f} m from side to side (RMS over "
+                           f"{dur:.1f} s): a leaf fluttering", **common)  # type: ignore[arg-type]
         if steady:
             # a swinging cloth's last 0.3 s catch one phase of its swing
             last = inl & (t >= dur - cfg.steady_end_s)
@@ -532,6 +536,14 @@ def _jump(t: np.ndarray, x: np.ndarray, y: np.ndarray, size: float, share: float
     return (f"moves {steps[j]:.0f} px in one step at {t[j + 1]:.2f} s (extent {span:.0f} px), "
             f"{speed[j] / max(float(before[j - 2]), 1e-6):.0f} x as fast "
             "as before: two things linked")
+
+
+def _swing(t: np.ndarray, side: np.ndarray) -> float:
+    """RMS (m) of the sideways positions ``side`` (at times ``t``) about a quadratic in
+    time: a leaf flutters from side to side, a thrown thing drifts smoothly with the wind
+    (and the wall plane's perspective bends that drift, hence not a straight line)."""
+    dev = side - np.polyval(np.polyfit(t, side, 2), t)
+    return float(np.sqrt(np.mean(dev * dev)))
 
 
 def _steady_fall(t: np.ndarray, down: np.ndarray, accel: float, hi_a: float, size_m: float,

@@ -293,6 +293,27 @@ def test_a_slow_steady_fall_passes_for_a_cloth_but_not_for_a_leaf():
     assert not judge(_track(t, x, y, seed=6, area=36.0), GEOM_FINE, small_bar).accepted
 
 
+def _fluttering(side_m: float, dur: float = 3.0, hz: float = 0.7):
+    """A steady 4.5 m/s fall (as ``_swinging``) that also swings ``side_m`` (amplitude,
+    m on the wall) from side to side."""
+    t, x, y = _swinging(4.5, dur)
+    return t, x + side_m * FINE_PPM * np.sin(2 * np.pi * hz * t), y
+
+
+def test_a_fall_that_flutters_from_side_to_side_is_a_leaf():
+    # a cloth's swing (0.8 m amplitude, 0.57 m RMS) passes; a leaf's (2.5 m, 1.8 m RMS)
+    # does not, however large its blob
+    cloth = judge(_track(*_fluttering(0.8), seed=8, area=36.0), GEOM_FINE, CFG)
+    assert cloth.accepted, cloth.reason
+    leaf = judge(_track(*_fluttering(2.5), seed=8, area=36.0), GEOM_FINE, CFG)
+    assert not leaf.accepted and "from side to side" in leaf.reason, leaf.reason
+    off = CFG.model_copy(update={"max_swing_m": 0.0})
+    assert judge(_track(*_fluttering(2.5), seed=8, area=36.0), GEOM_FINE, off).accepted
+    # a fall shorter than steady_min_s is not judged on its swing (too few periods)
+    short = judge(_track(*_fluttering(2.5, dur=1.5), seed=8, area=36.0), GEOM_FINE, CFG)
+    assert "from side to side" not in short.reason
+
+
 def test_a_swinging_cloth_is_not_refused_for_one_slow_phase_at_its_end():
     # the last 0.3 s catch the swing going up: 4.5 m/s down less 3 m/s of swing
     t, x, y = _swinging(4.5, 3.14, swing_m=0.6, swing_hz=0.8)

@@ -627,7 +627,9 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
     # a closed-form drag-free fit of the first second screens the track (the drag model's
     # fit costs tens of ms): a body under gravity must explain it, starting between the
     # wall and max_wall_distance_m in front of it, released (at rest) at most
-    # release_lookback_s before it was first seen
+    # release_lookback_s before it was first seen (rescue_screen_unseen_s below the top
+    # edge: the drag-free fit's release time is loose; the drag model's is held to
+    # rescue_unseen_s)
     ti = t[inl]
     early = ti <= ti[0] + 1.0
     if early.sum() < cfg.min_points:

@@ -302,12 +302,14 @@ def fit_fall(
     lo = [-np.inf, -60.0, -10.0, -30.0, -30.0, -40.0, np.log(0.5), -wmax[0], -wmax[1]]
     hi = [np.inf, 5.0, 500.0, 30.0, 30.0, 15.0, np.log(90.0), wmax[0], wmax[1]]
 
-    def fit_error(p: np.ndarray) -> tuple[np.ndarray, float]:
-        """The points within 3 robust sigmas of the reprojection (inliers), and their RMS."""
-        err = np.linalg.norm(cam.project(_positions(p, times)) - uv, axis=1)
+    def fit_error(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """The (n, 3) positions of ``p``, the points within 3 robust sigmas of their
+        reprojection (inliers), and the inliers' RMS."""
+        pos = _positions(p, times)
+        err = np.linalg.norm(cam.project(pos) - uv, axis=1)
         scale = max(1.4826 * float(np.median(err)), sigma_px)
         inl = err <= 3.0 * scale
-        return inl, float(np.sqrt(np.mean(err[inl] ** 2))) if inl.any() else float("inf")
+        return pos, inl, float(np.sqrt(np.mean(err[inl] ** 2))) if inl.any() else float("inf")
 
     best = None
     quality = None
@@ -328,13 +330,12 @@ def fit_fall(
         if best is None or sol.cost < best.cost:
             best = sol
             quality = fit_error(sol.x)
-            if quality[1] <= EARLY_EXIT_SIGMAS * sigma_px:
+            if quality[2] <= EARLY_EXIT_SIGMAS * sigma_px:
                 break
     if best is None or quality is None:
         return None
     p = best.x
-    inl, rms = quality
-    P = _positions(p, times)
+    P, inl, rms = quality
     vt = float(np.exp(p[6]))
     s0 = -float(p[5])
     # downward speed at the end, numerically

@@ -431,8 +431,8 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
         steady = (fall_px >= cfg.steady_min_fall_hps * h * geom.scale
                   and side <= cfg.steady_max_side_ratio * fall
                   and _steady_fall(ti, down_s[inl], accel, hi_a, size_m, cfg))
-        swing = _swing(ti, side_s[inl])
-        if cfg.max_swing_m > 0 and swing > cfg.max_swing_m:
+        swing = _swing(ti, side_s[inl]) if cfg.max_swing_m > 0 else 0.0
+        if swing > cfg.max_swing_m > 0:
             return Verdict(False, 0.0, f"swings {swing:.1f} m from side to side (RMS over "
                            f"{dur:.1f} s): a leaf fluttering", **common)  # type: ignore[arg-type]
         if steady:

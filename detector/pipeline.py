@@ -346,6 +346,8 @@ class Detector:
         for k in young.tolist():
             tid = int(ids[k])
             rows = self.tracker.history(tid)
+            if rows is None:  # ended in this step, and judged with it
+                continue
             a = np.asarray(rows, dtype=np.float64)
             if a[0, 2] <= margin or a[-1, 2] <= a[0, 2]:
                 continue

@@ -209,7 +209,8 @@ class Tracker:
         self.born = np.zeros(0, np.float64)
         self._hist: dict[int, list[tuple[float, float, float, float, float, float]]] = {}
         # tracks given a detection by the last step: ids (M,) int64, their hits so far (M,)
-        # and the blobs' x, y, area (M,) float64 (work px), for appearance capture
+        # and the blobs' x, y, area (M,) float64 (work px), for appearance capture; some
+        # may have ended in that step
         self.updated: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] = (
             np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0), np.zeros(0), np.zeros(0))
 
@@ -241,10 +242,11 @@ class Tracker:
         strength)``, oldest first (read-only views of the tracker's own lists)."""
         return list(self._hist.values())
 
-    def history(self, track_id: int) -> list[tuple[float, float, float, float, float, float]]:
+    def history(self, track_id: int) -> list[tuple[float, float, float, float, float, float]] | None:
         """The detections so far of the live track ``track_id`` (rows as in
-        :meth:`histories`)."""
-        return self._hist[track_id]
+        :meth:`histories`); None once it has ended (a track in :attr:`updated` may have
+        ended in the same step: it left the picture with that detection)."""
+        return self._hist.get(track_id)
 
     # -- per frame ---------------------------------------------------------------------
     def step(self, blobs: Blobs, t: float, blind: bool = False) -> list[Track]:

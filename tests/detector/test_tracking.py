@@ -107,6 +107,26 @@ def test_a_track_leaving_the_picture_ends_and_says_so():
     assert len(out) == 1 and out[0].left_frame
 
 
+def test_a_track_whose_last_detection_takes_it_out_of_the_picture_ends_in_that_step():
+    """An object crossing the right edge at 8 px a frame: its blob is clipped at the edge
+    while the track's prediction is already past it, and the update leaves the track
+    outside the picture. It ends in the step that gave it that detection, which is in
+    the track and in ``updated``; its history is then gone (the detector once asked for
+    it and crashed)."""
+    tr = Tracker(SIZE, FPS, DetectorConfig())
+    ended = []
+    for i in range(40):
+        x = min(203.5 + 8.0 * i, SIZE[0] - 0.6)  # the object's blob, clipped at the edge
+        ended = tr.step(_blobs([(x, 90.0)]), i / FPS)
+        if ended:
+            break
+    assert len(ended) == 1 and ended[0].left_frame
+    tid = ended[0].id
+    assert tid in tr.updated[0].tolist()
+    assert ended[0].x[-1] == SIZE[0] - 0.6 and len(ended[0]) == i + 1
+    assert tr.history(tid) is None
+
+
 def test_blind_frames_do_not_count_as_misses():
     cfg = DetectorConfig(max_missed_s=0.1, max_blind_s=1.0)
     tr = Tracker(SIZE, FPS, cfg)

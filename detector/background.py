@@ -163,6 +163,7 @@ class BackgroundModel:
         self.noise_updates = 0
         self.blind_frames_left = 0
         self._bg: np.ndarray | None = None  # float32 running average
+        self._kept_seed = False  # the last seed kept moving objects out (see ``seed``)
         self._bg_blocks: np.ndarray | None = None
         shape = (self.h, self.w)
         u16 = np.uint16
@@ -247,9 +248,17 @@ class BackgroundModel:
             cv2.erode(self._bgq, k, dst=self._lo)
             cv2.dilate(self._bgq, k, dst=self._hi)
 
-    def seed(self, small: np.ndarray) -> None:
-        """Re-seed the background from the (h, w) uint8 working image."""
-        self._bg = small.astype(np.float32)
+    def seed(self, small: np.ndarray, keep: np.ndarray | None = None) -> None:
+        """Re-seed the background from the (h, w) uint8 working image.
+
+        With ``keep`` (a mask), the old background stays where it is set, and the young
+        background learns foreground pixels at the settled slow rate (see :meth:`apply`):
+        the seed caught no moving object, so there is nothing to forget quickly."""
+        new = small.astype(np.float32)
+        if keep is not None and self._bg is not None:
+            np.copyto(new, self._bg, where=keep.view(bool))
+        self._bg = new
+        self._kept_seed = keep is not None
         self._anchors = None
         self._next_check = min(self._next_check, self.frames + 1)
         self.bg_frames = 1
@@ -333,7 +342,13 @@ class BackgroundModel:
             # for one time constant after a (re-)seed: whatever moved away from where the
             # seed caught it must be forgotten at the full rate.
             slow = a_bg * self.fg_rate
-            if fg and slow < a_bg and self.bg_frames > self.settle_frames:
+            settled = self.bg_frames > self.settle_frames
+            if self._kept_seed and not settled:
+                # young after a seed that kept the objects out: they still learn slowly
+                # (at the young rate, an object crossing the picture in the next second
+                # would leave a trail of ghosts, each a blob on the object's own path)
+                slow = self.alpha_bg * self.fg_rate
+            if fg and slow < a_bg and (settled or self._kept_seed):
                 cv2.accumulateWeighted(small, self._bg, slow)
                 rest = 1.0 - (1.0 - a_bg) / (1.0 - slow)
                 cv2.accumulateWeighted(small, self._bg, rest, mask=cv2.bitwise_not(mask))
@@ -377,7 +392,13 @@ class BackgroundModel:
         # a noisy night or infrared frame. The frames after it are coded against it, so
         # re-seeding from it is right, and there is nothing to wait for: only this frame
         # is lost (a falling object crossing the key frame keeps its track).
-        self.trip(small, reason="too many foreground regions", blind=not still)
+        keep = None
+        if still and self.cfg.reseed_keep_k > 0:
+            # what differs by far more than the requantisation is a moving object: it stays
+            # out of the new background (widened by a pixel: its rim is fainter)
+            bar = cv2.multiply(self._thresh, self.cfg.reseed_keep_k, dtype=cv2.CV_16U)
+            keep = cv2.dilate(cv2.compare(self._diff, bar, cv2.CMP_GT), _KERNEL3)
+        self.trip(small, reason="too many foreground regions", blind=not still, keep=keep)
         return True
 
     # -- stabiliser ----------------------------------------------------------------------
@@ -495,11 +516,13 @@ class BackgroundModel:
         (dx, dy), _ = cv2.phaseCorrelate(a[:h, :w], b[:h, :w])
         return 2.0 * float(np.hypot(dx, dy))
 
-    def trip(self, small: np.ndarray, reason: str, blind: bool = True) -> None:
-        """Global change: re-seed the background from ``small`` and go blind for a moment
-        (``guard_blind_s``; with ``blind`` False, only for this frame)."""
+    def trip(self, small: np.ndarray, reason: str, blind: bool = True,
+             keep: np.ndarray | None = None) -> None:
+        """Global change: re-seed the background from ``small`` (the old background stays
+        where ``keep`` is set) and go blind for a moment (``guard_blind_s``; with ``blind``
+        False, only for this frame)."""
         log.debug("global-change guard tripped at frame %d: %s", self.frames, reason)
-        self.seed(small)
+        self.seed(small, keep)
         if self.cluttered:
             # tripping again right after the last one: this is clutter, not a change of
             # scene; desensitise rather than stay blind

@@ -3,7 +3,7 @@ import copy
 import cv2
 import numpy as np
 import pytest
-from detector_synth import Thing, linear_path, render
+from detector_synth import Thing, fall_path, linear_path, render
 
 from detector.background import BackgroundModel
 from detector.config import DetectorConfig
@@ -124,6 +124,49 @@ def test_an_object_that_dawdles_then_moves_on_leaves_no_ghost():
         ghost[rate] = sum(int(o.mask[57:64, 147:154].astype(bool).sum()) for o in out[73:77])
     assert ghost[default] == 0
     assert ghost[1.0] > 0
+
+
+def test_a_key_frame_reseed_keeps_a_falling_object_out_of_the_background():
+    """An encoder key frame requantises the fine texture of a still picture: hundreds of
+    small regions change by a few grey levels at once, and the model re-seeds its
+    background from that frame. A dark object falling through the picture at that moment
+    must not be seeded into the new background, nor learnt from the frames after it:
+    each of its positions would stay behind as a ghost for its track to latch on to."""
+    fall = fall_path(1.0, 300.0, 20.0, 2.5, g_px=200.0)
+    frames = render([Thing(fall, radius=2.0, contrast=-50)], 80, seed=21, noise=2.0)
+    rng = np.random.default_rng(21)
+    texture = np.zeros(frames[0].shape, np.int16)
+    for y, x in zip(rng.integers(0, 356, 500), rng.integers(0, 636, 500), strict=True):
+        texture[y : y + 2, x : x + 2] = rng.choice([-10, 10])
+    key = 60
+    frames[key:] = [np.clip(f + texture, 0, 255).astype(np.uint8) for f in frames[key:]]
+
+    def trail(mask: np.ndarray, i: int) -> int:
+        """Foreground pixels within 2 px of where the object was at frames key-2 .. i-3
+        (at least 20 px behind it: it falls 11-14 px a frame here)."""
+        n = 0
+        for j in range(key - 2, i - 2):
+            x, y = fall(j / FPS)
+            n += int(mask[round(y) - 2 : round(y) + 3, round(x) - 2 : round(x) + 3].any())
+        return n
+
+    ghosts, texture_fg = {}, {}
+    for k in (DetectorConfig().reseed_keep_k, 0.0):
+        m = _model(frames, reseed_keep_k=k)
+        for f in frames[:key]:
+            m.apply(f)
+        assert m.apply(frames[key]).fraction > 0.004  # the new texture lights up
+        assert m.overloaded(frames[key])  # the pipeline's call for a frame of too many regions
+        out = [m.apply(f) for f in frames[key + 1 : key + 8]]
+        ghosts[k] = sum(trail(o.mask, key + 1 + n) for n, o in enumerate(out))
+        texture_fg[k] = int(sum(o.mask[texture != 0].astype(bool).sum() for o in out))
+        # the object itself is still foreground where it is
+        x, y = fall((key + 4) / FPS)
+        assert out[3].mask[round(y) - 1 : round(y) + 2, round(x) - 1 : round(x) + 2].any()
+    assert ghosts[DetectorConfig().reseed_keep_k] == 0
+    assert ghosts[0.0] > 0
+    # either way the new texture went into the background at once
+    assert max(texture_fg.values()) < 20
 
 
 def test_an_overload_right_after_a_trip_is_clutter_unless_the_picture_moved():

@@ -143,9 +143,10 @@ class Detector:
             self.size, cfg.retrace_s + LOOK_BACK_AGE_S if cfg.retrace_s > 0 else 0.0, self.fps)
         self._before: dict[int, Track] = {}
         # a track followed back into the faint part of its fall may have been released up
-        # to retrace_s further back than its earliest point
-        self._late_cfg = cfg.model_copy(update={"release_lookback_s": min(
-            cfg.release_lookback_s + cfg.retrace_s, 5.0)})
+        # to retrace_s further back than its earliest point, and be that much faster there
+        self._late_cfg = cfg.model_copy(update={
+            "release_lookback_s": min(cfg.release_lookback_s + cfg.retrace_s, 5.0),
+            "max_entry_speed_ms": cfg.max_entry_speed_ms + G * cfg.retrace_s})
         self.looked_back = 0  # young tracks looked back along
         self.retraced = 0  # tracks accepted after looking back
         self.include: np.ndarray | None = None

@@ -25,7 +25,9 @@ The release point is traced back along the early part of the fit (least drag) to
 the vertical velocity was zero, at most ``release_lookback_s`` before the first
 detection, and mapped to a floor through the calibration. A track first seen below the
 top edge whose release lies further back is refused as "already fast" and marked
-``late``: the detector may then look back for its faint start (:mod:`detector.retrace`).
+``late`` (so are two other refusals of tracks first seen below the top edge that a
+longer past could undo: see :class:`Verdict`): the detector may then look back for its
+faint start (:mod:`detector.retrace`).
 """
 
 from __future__ import annotations
@@ -118,9 +120,11 @@ class Verdict:
         fall_px: downward travel over the track, input px.
         fall_m: downward travel along the wall (m), or None.
         residual: robust RMS residual of the fit, work px.
-        late: rejected only for being first seen already fast, below the top edge (the
-            release lies further back than ``release_lookback_s``): a faint start of the
-            fall may be found by looking back (:mod:`detector.retrace`).
+        late: first seen below the top edge and rejected for what an earlier start of the
+            fall could undo: already fast (the release lies further back than
+            ``release_lookback_s``), ending faster than an entry plus gravity, or too short
+            to show its acceleration. A faint start of the fall may be found by looking
+            back (:mod:`detector.retrace`).
     """
 
     accepted: bool
@@ -320,6 +324,12 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
                        none)
 
     h = geom.height
+    # without a calibration nothing else tells a car coming down a road from a fall, so
+    # the release must be seen there, even at the top edge
+    margin = cfg.entry_margin_hps * h if geom.calibration is not None else -np.inf
+    # first seen below the top edge: a refusal that more of the fall's past could undo
+    # is ``late``, and the detector may look back for the fall's faint start
+    below_top = float(track.y[0]) > margin
     if max(float(np.ptp(track.y)), float(np.ptp(track.x))) < min(cfg.min_fall_hps, 0.02) * h:
         return Verdict(False, 0.0, "hardly moves", none)
     sig = cfg.measurement_sigma
@@ -441,16 +451,19 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
             if last.sum() >= 4:
                 v_end = float(np.polyfit(t[last], down_s[last], 1)[0])
     if tstat < cfg.min_accel_sigma and not steady:
+        # a fall picked up late and fast gains too little speed in a short track to show it
         return Verdict(False, 0.0, f"no significant downward acceleration "
-                       f"({accel:.2f} +- {accel_se:.2f})", **common)  # type: ignore[arg-type]
+                       f"({accel:.2f} +- {accel_se:.2f})", late=below_top and accel > 0,
+                       **common)  # type: ignore[arg-type]
     if not lo_a <= accel <= hi_a and not steady:
         return geometric_failure(f"acceleration {accel:.2f} outside [{lo_a:.2f}, {hi_a:.2f}]",
                                  **common)
     if cal is not None and v_end > cfg.max_entry_speed_ms + 1.25 * G * dur:
         # nothing falling speeds up faster than gravity: on the wall plane this is a throw
         # towards the camera (the 3-D fit decides) or a streak close to the lens
+        # (or a fall seen late, already fast: its faint start may be found)
         return geometric_failure(f"ends at {v_end:.1f} m/s: faster than {cfg.max_entry_speed_ms}"
-                                 f" m/s plus {dur:.2f} s of gravity", **common)
+                                 f" m/s plus {dur:.2f} s of gravity", late=below_top, **common)
     if cal is not None:
         assert fall_m is not None
         if fall_m < cfg.min_fall_m:
@@ -480,10 +493,7 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
         floor = None
 
     top = float(track.y[0])
-    # without a calibration nothing else tells a car coming down a road from a fall, so
-    # the release must be seen there, even at the top edge
-    margin = cfg.entry_margin_hps * h if cal is not None else -np.inf
-    if t_rel <= -0.95 * cfg.release_lookback_s and top > margin:
+    if t_rel <= -0.95 * cfg.release_lookback_s and below_top:
         return Verdict(False, 0.0, f"already fast when first seen {top:.0f} px below the top "
                        f"(no release within {cfg.release_lookback_s} s)", late=True,
                        **common)  # type: ignore[arg-type]

@@ -141,3 +141,26 @@ def test_in_heavy_clutter_nothing_is_looked_back_along():
     relaxed = DetectorConfig(max_blobs=40, retrace_max_clutter=20.0)
     _, det = run(frames, calibration=CAL, config=relaxed)
     assert det.looked_back >= 1
+
+
+def test_a_late_track_too_short_to_show_its_acceleration_is_followed_back():
+    """Released from high up and dim for 2 s, this object is first detected already at
+    20 m/s and followed for only 0.6 s: too short for its acceleration to stand out of
+    the noise, which is also how a bird swooping down reads. Its faint start lies along
+    the track, so looking back finds it, and the whole fall passes with its release and
+    floor. (A steeper facade, 9 px per metre, keeps the whole fall in the picture.)"""
+    ppm, faint_s = 9.0, 2.0
+    cal = calibration(px_per_m=ppm)
+    path = fall_path(RELEASE_T, X0, 30.0, faint_s + 0.6, drag=0.002, g_px=9.81 * ppm)
+    fade = lambda t: 0.15 if t < RELEASE_T + faint_s else 1.0  # noqa: E731
+    frames = render([Thing(path, radius=2.5, contrast=-40, fade=fade)], 100, seed=38,
+                    noise=2.0)
+    without, det0 = run(frames, calibration=cal, config=DetectorConfig(retrace_s=0.0))
+    assert without == []
+    assert any("no significant downward acceleration" in r for _, r in det0.rejected)
+    events, det = run(frames, calibration=cal)
+    assert len(events) == 1 and det.retraced == 1
+    ev = events[0]
+    assert ev.faint_points >= 20
+    assert abs(ev.origin.t_s - RELEASE_T) < 0.3
+    assert abs(ev.origin.floor - int(cal.floor_at([[X0, 30.0]])[0])) <= 1

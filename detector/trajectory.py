@@ -509,7 +509,7 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
                                "above the view", **common)  # type: ignore[arg-type]
 
     if geom.pose is not None and cal is not None:
-        better = _release_3d(track, geom, cfg, inl, t, t0)
+        better = _release_3d(track, geom, cfg, inl, t, t0, g_px)
         if better is not None:
             t_rel = better[0] - t0
             ox, oy, floor = better[1], better[2], better[3]
@@ -588,14 +588,30 @@ def _steady_fall(t: np.ndarray, down: np.ndarray, accel: float, hi_a: float, siz
     return float(np.mean(np.diff(smooth) > 0)) >= cfg.steady_min_monotone
 
 
+def _fit_tolerance(track: Track, geom: Geometry, cfg: DetectorConfig, t: np.ndarray,
+                   g_px: float) -> float:
+    """The largest RMS error (input px) of a 3-D fit that explains ``track``: the pixel
+    tolerance, a quarter of the blob's size, and a sway allowance.
+
+    A sway builds up over the first second of a fall and shows over one or two of its
+    periods: the allowance (``max_sway_m`` in input px per metre on the wall where the
+    track is) ramps in between 1 and 3 s of track, and a short track (an insect) gets
+    none."""
+    size_px = float(np.mean(np.sqrt(np.maximum(track.area, 1.0)))) * geom.scale
+    ppm = g_px / G * geom.scale
+    ramp = float(np.clip((t[-1] - 1.0) / 2.0, 0.0, 1.0))
+    return cfg.max_fit_rms_px + 0.25 * size_px + ramp * cfg.max_sway_m * ppm
+
+
 def _release_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarray,
-                t: np.ndarray, t0: float) -> tuple[float, float, float, int] | None:
+                t: np.ndarray, t0: float, g_px: float) -> tuple[float, float, float, int] | None:
     """Release point of an accepted fall from a ballistic 3-D fit (see
     :mod:`detector.ballistic`): (t_s, x_px, y_px, floor), or None when the fit does not
-    explain the track well (the wall-plane estimate then stands).
+    explain the track within :func:`_fit_tolerance` (the wall-plane estimate then stands).
 
     The wall-plane mapping places an object released in front of the wall (a balcony, a
-    throw outwards) too high; the 3-D fit puts it at its distance.
+    throw outwards) too high; the 3-D fit puts it at its distance. A bag or a cloth swings
+    as it falls, which the fit does not model: the sway allowance is the rescue's.
     """
     assert geom.pose is not None and geom.calibration is not None
     uv = np.stack([geom.to_input(track.x), geom.to_input(track.y)], axis=1)
@@ -603,8 +619,7 @@ def _release_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarr
     fit: Fall3D | None = fit_fall(t[inl], uv[inl], geom.pose, sigma_px=sig_px,
                                   wall_offset_m=cfg.wall_offset_m, wall_sigma_m=cfg.wall_sigma_m,
                                   lookback_s=cfg.release_lookback_s)
-    size_px = float(np.mean(np.sqrt(np.maximum(track.area, 1.0)))) * geom.scale
-    if fit is None or fit.rms_px > cfg.max_fit_rms_px + 0.25 * size_px:
+    if fit is None or fit.rms_px > _fit_tolerance(track, geom, cfg, t, g_px):
         return None
     if not -cfg.max_wall_distance_m <= float(fit.release[1]) <= 1.0:
         return None
@@ -646,13 +661,7 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
         return None
     uv_e = np.stack([geom.to_input(track.x[inl][early]), geom.to_input(track.y[inl][early])],
                     axis=1)
-    size_px = float(np.mean(np.sqrt(np.maximum(track.area, 1.0)))) * geom.scale
-    # a sway builds up over the first second of a fall and shows over one or two of its
-    # periods: the allowance (input px per metre on the wall where the track is) ramps in
-    # between 1 and 3 s of track, and a short track (an insect) gets none
-    ppm = g_px / G * geom.scale
-    ramp = float(np.clip((t[-1] - 1.0) / 2.0, 0.0, 1.0))
-    tol_px = cfg.max_fit_rms_px + 0.25 * size_px + ramp * cfg.max_sway_m * ppm
+    tol_px = _fit_tolerance(track, geom, cfg, t, g_px)
     lin = fit_drop_linear(ti[early], uv_e, geom.pose, wall_offset_m=cfg.wall_offset_m,
                           wall_sigma_m=cfg.wall_sigma_m,
                           sigma_px=cfg.measurement_sigma * geom.scale)

@@ -151,7 +151,7 @@ def test_a_key_frame_reseed_keeps_a_falling_object_out_of_the_background():
         return n
 
     ghosts, texture_fg = {}, {}
-    for k in (DetectorConfig().reseed_keep_k, 0.0):
+    for k in (3.0, 0.0):
         m = _model(frames, reseed_keep_k=k)
         for f in frames[:key]:
             m.apply(f)
@@ -163,7 +163,7 @@ def test_a_key_frame_reseed_keeps_a_falling_object_out_of_the_background():
         # the object itself is still foreground where it is
         x, y = fall((key + 4) / FPS)
         assert out[3].mask[round(y) - 1 : round(y) + 2, round(x) - 1 : round(x) + 2].any()
-    assert ghosts[DetectorConfig().reseed_keep_k] == 0
+    assert ghosts[3.0] == 0
     assert ghosts[0.0] > 0
     # either way the new texture went into the background at once
     assert max(texture_fg.values()) < 20

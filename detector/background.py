@@ -403,7 +403,8 @@ class BackgroundModel:
             # settled background is worth keeping, and only for a few small things: where
             # much of the picture differs that much (rain, noise under infrared) the frame
             # is clutter, and it is all re-seeded
-            bar = cv2.multiply(self._thresh, self.cfg.reseed_keep_k, dtype=cv2.CV_16U)
+            k = self.cfg.reseed_keep_k
+            bar = cv2.addWeighted(self._thresh, k, self._thresh, 0.0, 0.0, dtype=cv2.CV_16U)
             keep = cv2.dilate(cv2.compare(self._diff, bar, cv2.CMP_GT), _KERNEL3)
             if cv2.countNonZero(keep) > _KEEP_MAX_SHARE * self.w * self.h:
                 keep = None

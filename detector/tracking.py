@@ -242,7 +242,9 @@ class Tracker:
         strength)``, oldest first (read-only views of the tracker's own lists)."""
         return list(self._hist.values())
 
-    def history(self, track_id: int) -> list[tuple[float, float, float, float, float, float]] | None:
+    def history(
+        self, track_id: int
+    ) -> list[tuple[float, float, float, float, float, float]] | None:
         """The detections so far of the live track ``track_id`` (rows as in
         :meth:`histories`); None once it has ended (a track in :attr:`updated` may have
         ended in the same step: it left the picture with that detection)."""

@@ -44,16 +44,14 @@ class DetectorConfig(BaseModel):
         "leaves no ghost behind.",
     )
     reseed_keep_k: float = Field(
-        default=0.0,
+        default=3.0,
         ge=0.0,
         le=100.0,
         description="An encoder key frame that overloads a still picture re-seeds the "
         "background from that frame, except where it differs from the background by more "
         "than this many times the threshold: a moving object there stays out of the new "
         "background, and its track is not drawn onto the ghost it would leave (3 is "
-        "measured to find more objects). 0, the default, re-seeds every pixel: the shipped "
-        "classifier was trained on the tracks of that background and refuses some of the "
-        "other's.",
+        "measured to find more objects). 0 re-seeds every pixel.",
     )
     noise_tau_s: float = Field(
         default=3.0,

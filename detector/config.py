@@ -299,6 +299,34 @@ class DetectorConfig(BaseModel):
         description="A judged track is detected in at least this share of the frames it spans; "
         "noise specks linked across gaps fail.",
     )
+    steady_max_rms_px: float = Field(
+        default=0.6,
+        ge=0.0,
+        le=20.0,
+        description="In rain (see rain_streaks), an accepted track that a body moving at a "
+        "constant velocity in 3-D explains to within this RMS (work px), and at most "
+        "steady_max_ratio of a quadratic's, is a drop near the lens: it seems to speed up "
+        "only because it comes closer (on generated scenes: drops 0.16-0.35 px, 0.04-0.11 "
+        "of the quadratic's; of about 100 falls found, none 1.7 px or less at 0.4 or less "
+        "of it); 0 turns the test off.",
+    )
+    steady_max_ratio: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="See steady_max_rms_px: a track that a quadratic fits about as well is too "
+        "short or too straight to tell.",
+    )
+    steady_min_points: int = Field(
+        default=12, ge=6, le=200, description="Fewest points for the steady-velocity test."
+    )
+    rain_streaks: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=1000.0,
+        description="It is raining while the thin streaks dropped per frame (see "
+        "streak_min_len), averaged over the last second, reach this many.",
+    )
     min_hit_ratio_uncalibrated: float = Field(
         default=0.8,
         ge=0.0,

@@ -30,7 +30,7 @@ from detector.events import Event, Origin
 from detector.retrace import FrameHistory, retrace
 from detector.track_features import CropRecorder
 from detector.tracking import Track, Tracker
-from detector.trajectory import G, Geometry, RescueBudget, Verdict, judge
+from detector.trajectory import G, Geometry, RescueBudget, Verdict, judge, steady_fit
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +169,9 @@ class Detector:
         self._emitted: list[Ended] = []
         self.frames = 0
         self.guard_trips = 0
+        # thin streaks dropped per frame, averaged over about a second: rain near the lens
+        self.rain = 0.0
+        self._rain_alpha = 1.0 / max(self.fps, 1.0)
         self.rejected: list[tuple[int, str]] = []  # (track id, reason) of recent rejections
         self.timings = dict.fromkeys(STAGES, 0.0)  # cumulative seconds per stage
 
@@ -205,6 +208,7 @@ class Detector:
                 expected=lambda: self.tracker.predictions(float(t_s))[1:],
             )
             self.background.feedback(stats["regions"])
+            self.rain += self._rain_alpha * (stats["streaks"] - self.rain)
             if stats["regions"] > self.cfg.max_blobs and self.background.overloaded(small):
                 self.guard_trips += 1
                 blind = True
@@ -245,6 +249,20 @@ class Detector:
         return events
 
     # -- internals ------------------------------------------------------------------------
+    def _rain_drop(self, tr: Track) -> str | None:
+        """Why an accepted track is a rain drop near the lens, or None: in rain, a track
+        that a steady 3-D velocity explains within noise (see
+        :func:`detector.trajectory.steady_fit`)."""
+        cfg = self.cfg
+        if (cfg.steady_max_rms_px <= 0 or self.rain < cfg.rain_streaks
+                or len(tr) < cfg.steady_min_points):
+            return None
+        steady, quad = steady_fit(tr.t, tr.x, tr.y)
+        if steady <= cfg.steady_max_rms_px and steady <= cfg.steady_max_ratio * quad:
+            return (f"moves at a steady velocity in 3-D ({steady:.2f} px RMS, {quad:.2f} as a "
+                    f"curve) in rain ({self.rain:.0f} streaks a frame): a drop near the lens")
+        return None
+
     def _judge(self, tracks: list[Track]) -> list[Event]:
         out: list[Event] = []
         # a classifier (or a training run collecting its candidates) looks at what passes
@@ -292,6 +310,10 @@ class Detector:
             if not v.accepted:
                 self._reject(tr, v.reason)
                 self._remember_rejected(tr)
+                continue
+            drop = self._rain_drop(tr)
+            if drop is not None:
+                self._reject(tr, drop)
                 continue
             if self._shadowed(tr):
                 self._reject(tr, "retraces a longer track still being followed")

@@ -714,3 +714,67 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
     return Verdict(True, score, "", inliers=inl, origin_t=t0 + t_rel, origin_x=float(ox),
                    origin_y=float(oy), floor=floor, accel=accel, accel_units="m/s^2",
                    fall_px=fall_px, fall_m=fit.fall_m, residual=rms)
+
+
+def steady_fit(t: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """How well a track is explained by a body moving at a constant velocity in 3-D.
+
+    A point moving along a straight line at a steady speed projects, through any pinhole
+    camera, to ``u(t) = (a0 + a1 t) / (1 + d t)``, ``v(t) = (b0 + b1 t) / (1 + d t)``:
+    one shared denominator, the depth shrinking (or growing) linearly. A rain drop near
+    the lens falls at its terminal speed and comes closer, so it seems to speed up down
+    the picture, and the wall-plane tests read that as a fall. Nothing accelerates it,
+    though, and this five-parameter model fits it to a fraction of a pixel, where a body
+    released from rest bends away from it.
+
+    Args:
+        t: (n,) times (s); x, y: (n,) positions (px).
+
+    Returns:
+        ``(steady, quadratic)``: RMS residual (px) of the steady model (least squares in
+        pixels, started from its linear form) and of a quadratic in time per coordinate.
+    """
+    tt = t - t[0]
+    n = tt.shape[0]
+    # linear form: x (1 + d t) = a0 + a1 t, the same for y with the same d
+    a = np.zeros((2 * n, 5))
+    a[:n, 0] = 1.0
+    a[:n, 1] = tt
+    a[:n, 4] = -tt * x
+    a[n:, 2] = 1.0
+    a[n:, 3] = tt
+    a[n:, 4] = -tt * y
+    b = np.concatenate([x, y])
+    p = np.linalg.lstsq(a, b, rcond=None)[0]
+    # a few Gauss-Newton steps on the pixel residuals (the linear form weights the late,
+    # near points by their depth)
+    for _ in range(5):
+        den = 1.0 + p[4] * tt
+        if np.any(den <= 1e-3):
+            break
+        px = (p[0] + p[1] * tt) / den
+        py = (p[2] + p[3] * tt) / den
+        r = np.concatenate([px - x, py - y])
+        jac = np.zeros((2 * n, 5))
+        jac[:n, 0] = 1.0 / den
+        jac[:n, 1] = tt / den
+        jac[:n, 4] = -tt * px / den
+        jac[n:, 2] = 1.0 / den
+        jac[n:, 3] = tt / den
+        jac[n:, 4] = -tt * py / den
+        step = np.linalg.lstsq(jac, -r, rcond=None)[0]
+        p = p + step
+        if float(np.abs(step).max()) < 1e-6:
+            break
+    den = 1.0 + p[4] * tt
+    if np.any(den <= 1e-3):
+        steady = float("inf")
+    else:
+        rx = (p[0] + p[1] * tt) / den - x
+        ry = (p[2] + p[3] * tt) / den - y
+        steady = float(np.sqrt(np.mean(rx * rx + ry * ry)))
+    v = np.vander(tt, 3)
+    coef = np.linalg.lstsq(v, np.stack([x, y], axis=1), rcond=None)[0]
+    rq = np.stack([x, y], axis=1) - v @ coef
+    quad = float(np.sqrt(np.mean(np.sum(rq * rq, axis=1))))
+    return steady, quad

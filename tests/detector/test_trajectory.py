@@ -5,7 +5,7 @@ from detector_synth import PX_PER_M, calibration, fall_path
 from detector.calibration import FacadeCalibration
 from detector.config import DetectorConfig
 from detector.tracking import Track
-from detector.trajectory import Geometry, RescueBudget, judge, robust_polyfit
+from detector.trajectory import Geometry, RescueBudget, judge, robust_polyfit, steady_fit
 
 FPS = 25.0
 CFG = DetectorConfig()
@@ -453,3 +453,20 @@ def test_a_throw_towards_the_camera_passes_the_screen_before_the_3d_fit():
     assert 4.0 < v.origin_t < 4.36  # released 0.13 s before the first sighting at 4.36 s
     strict = judge(track, geom, CFG.model_copy(update={"rescue_screen_unseen_s": 0.5}))
     assert not strict.accepted and strict.reason.startswith("sideways")
+
+
+def test_a_steady_3d_mover_is_told_from_a_fall_by_the_shared_depth_term():
+    """Constant velocity in 3-D, seen through a pinhole, fits ``(a + b t) / (1 + d t)`` to
+    the noise, far better than a quadratic; a body falling from rest at a fixed depth is
+    fitted better by the quadratic."""
+    rng = np.random.default_rng(3)
+    t = np.arange(30) / 25.0
+    p = np.array([1.0, -3.0, 12.0]) + t[:, None] * np.array([0.3, 6.0, -4.0])  # camera frame
+    u = 600.0 * p[:, 0] / p[:, 2] + rng.normal(0, 0.2, t.size)
+    v = 600.0 * p[:, 1] / p[:, 2] + rng.normal(0, 0.2, t.size)
+    steady, quad = steady_fit(t, u, v)
+    assert steady < 0.35 and steady < 0.3 * quad
+    y = 20.0 + 0.5 * 60.0 * t**2 + rng.normal(0, 0.2, t.size)
+    x = 100.0 + 3.0 * t + rng.normal(0, 0.2, t.size)
+    steady, quad = steady_fit(t, x, y)
+    assert quad < 0.35 and steady > 2.0 * quad

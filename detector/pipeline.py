@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 
 STAGES = ("shrink", "background", "blobs", "tracking", "judge")
 
+# an event is no duplicate of another one whose path it left: its last this many points
+# while both were seen are all away from it
+PARTED_POINTS = 3
+
 LOOK_BACK_AT_HITS = 8
 """A young track is looked back along (see ``Detector._look_back``) at this many hits..."""
 LOOK_BACK_AGE_S = 0.6
@@ -642,7 +646,8 @@ class Detector:
                    for old in self._recent)
 
     def _duplicate(self, ev: Event, size: float) -> bool:
-        """True when most of ``ev`` retraces an event already emitted."""
+        """True when most of ``ev`` retraces an event already emitted, and the two have
+        not parted by the end of the time they share."""
         # a big object (cloth, a bag) breaks into several blobs, each tracked: the radius
         # grows with the blob size (``size``: work px, the root of its area)
         radius = (self.cfg.dedup_radius + 2.0 * size) * self.geom.scale
@@ -652,7 +657,15 @@ class Detector:
             if old.end_s < ev.start_s or old.start_s > ev.end_s:
                 continue
             b = old.trajectory
-            shared = int(_near_in_time(a[:, 0], a[:, 1], a[:, 2], b, radius, t_tol).sum())
-            if shared >= max(3, min(a.shape[0], b.shape[0]) // 2):
-                return True
+            near = _near_in_time(a[:, 0], a[:, 1], a[:, 2], b, radius, t_tol)
+            if int(near.sum()) < max(3, min(a.shape[0], b.shape[0]) // 2):
+                continue
+            # two objects thrown one after the other from neighbouring windows share the
+            # start of their paths (a bright one's radius is wide) and then go apart: the
+            # last points of ``ev`` while both were seen are all far from the other
+            during = (a[:, 0] >= b[0, 0] - t_tol) & (a[:, 0] <= b[-1, 0] + t_tol)
+            last = near[during][-PARTED_POINTS:]
+            if last.size == PARTED_POINTS and not last.any():
+                continue
+            return True
         return False

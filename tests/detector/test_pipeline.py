@@ -438,3 +438,24 @@ def test_a_drop_falling_steadily_towards_the_camera_is_no_event_in_rain(rain):
     else:
         # the wall-plane tests alone read it as a fall; out of the rain nothing overrules
         assert len(near_drop) == 1
+
+
+@pytest.mark.parametrize("delay, vx, n_events", [(0.2, (-5.0, 10.0), 2), (0.0, (0.0, 0.0), 1)])
+def test_two_things_from_neighbouring_windows_are_two_events_once_their_paths_part(
+        delay, vx, n_events):
+    """Two objects thrown 0.2 s apart from windows 16 px apart share the start of their
+    paths and then drift apart: two events. Two blobs 18 px apart that fall together all
+    the way (two pieces of one thing) stay one event."""
+    a = fall_path(1.5, 300.0, 40.0, 2.6, drag=0.005, vx=vx[0])
+    b = fall_path(1.5 + delay, 316.0 if delay else 318.0, 40.0, 2.6, drag=0.005, vx=vx[1])
+    frames = render([Thing(a, radius=4.0, contrast=-70), Thing(b, radius=4.0 if delay else 3.0,
+                                                                contrast=-70 if delay else -50)],
+                    130, seed=8, noise=1.5)
+    events, det = run(frames, calibration=CAL)
+    assert len(events) == n_events, [e.id for e in events]
+    assert _near(events[0].trajectory, a, 3.0) > 0.8 or _near(events[0].trajectory, b, 3.0) > 0.8
+    if n_events == 2:
+        found = {0 if _near(e.trajectory, a, 3.0) > 0.8 else 1 for e in events}
+        assert found == {0, 1}
+    else:
+        assert any("duplicate of an emitted event" in why for _, why in det.rejected)

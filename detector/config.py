@@ -320,6 +320,18 @@ class DetectorConfig(BaseModel):
     steady_min_points: int = Field(
         default=12, ge=6, le=200, description="Fewest points for the steady-velocity test."
     )
+    rain_burst: int = Field(
+        default=4,
+        ge=0,
+        le=1000,
+        description="In rain (see rain_streaks), a track that passes the physics while this "
+        "many others passed in the last rain_burst_s is taken for a drop: in a downpour "
+        "drops linked up by the tracker pass as falls by the dozen a second, where real "
+        "throws come one or a few at a time; 0 turns the test off.",
+    )
+    rain_burst_s: float = Field(
+        default=5.0, ge=0.1, le=60.0, description="See rain_burst (s)."
+    )
     rain_streaks: float = Field(
         default=2.0,
         ge=0.0,

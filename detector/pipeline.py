@@ -176,6 +176,7 @@ class Detector:
         # thin streaks dropped per frame, averaged over about a second: rain near the lens
         self.rain = 0.0
         self._rain_alpha = 1.0 / max(self.fps, 1.0)
+        self._rain_passes: list[float] = []  # end times of tracks that passed in rain
         self.rejected: list[tuple[int, str]] = []  # (track id, reason) of recent rejections
         self.timings = dict.fromkeys(STAGES, 0.0)  # cumulative seconds per stage
 
@@ -254,17 +255,26 @@ class Detector:
 
     # -- internals ------------------------------------------------------------------------
     def _rain_drop(self, tr: Track) -> str | None:
-        """Why an accepted track is a rain drop near the lens, or None: in rain, a track
-        that a steady 3-D velocity explains within noise (see
-        :func:`detector.trajectory.steady_fit`)."""
+        """Why an accepted track is a rain drop, or None. In rain: a track that a steady
+        3-D velocity explains within noise (see :func:`detector.trajectory.steady_fit`),
+        or one of a burst of tracks passing the physics (``rain_burst``)."""
         cfg = self.cfg
-        if (cfg.steady_max_rms_px <= 0 or self.rain < cfg.rain_streaks
-                or len(tr) < cfg.steady_min_points):
+        if self.rain < cfg.rain_streaks:
             return None
-        steady, quad = steady_fit(tr.t, tr.x, tr.y)
-        if steady <= cfg.steady_max_rms_px and steady <= cfg.steady_max_ratio * quad:
-            return (f"moves at a steady velocity in 3-D ({steady:.2f} px RMS, {quad:.2f} as a "
-                    f"curve) in rain ({self.rain:.0f} streaks a frame): a drop near the lens")
+        end = float(tr.t[-1])
+        if cfg.rain_burst > 0:
+            self._rain_passes = [t for t in self._rain_passes if t > end - cfg.rain_burst_s]
+            self._rain_passes.append(end)
+            if len(self._rain_passes) > cfg.rain_burst:
+                return (f"one of {len(self._rain_passes)} tracks passing as falls within "
+                        f"{cfg.rain_burst_s:g} s in rain ({self.rain:.0f} streaks a frame): "
+                        "drops")
+        if cfg.steady_max_rms_px > 0 and len(tr) >= cfg.steady_min_points:
+            steady, quad = steady_fit(tr.t, tr.x, tr.y)
+            if steady <= cfg.steady_max_rms_px and steady <= cfg.steady_max_ratio * quad:
+                return (f"moves at a steady velocity in 3-D ({steady:.2f} px RMS, {quad:.2f} "
+                        f"as a curve) in rain ({self.rain:.0f} streaks a frame): a drop near "
+                        "the lens")
         return None
 
     def _judge(self, tracks: list[Track]) -> list[Event]:

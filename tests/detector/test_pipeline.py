@@ -459,3 +459,17 @@ def test_two_things_from_neighbouring_windows_are_two_events_once_their_paths_pa
         assert found == {0, 1}
     else:
         assert any("duplicate of an emitted event" in why for _, why in det.rejected)
+
+
+@pytest.mark.parametrize("rain", [0.0, 40.0])
+def test_in_a_downpour_a_burst_of_falls_is_taken_for_drops(rain):
+    """Eight tracks that each pass as a fall, ending within 2 s of each other at different
+    places: in dry weather eight events; in heavy rain (40 streaks a frame) the first
+    ``rain_burst`` (4) are events and the rest are drops linked up by the tracker."""
+    det = Detector(W, H, FPS, calibration=CAL)
+    det.rain = rain
+    tracks = [_fall_track(k + 1, 1.0 + 0.25 * k, 1.2, 40.0 + 70.0 * k, 40.0) for k in range(8)]
+    events = [e for tr in tracks for e in det._judge([tr])]
+    assert len(events) == (4 if rain else 8)
+    if rain:
+        assert sum("in rain" in why for _, why in det.rejected) == 4

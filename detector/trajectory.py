@@ -735,46 +735,48 @@ def steady_fit(t: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, floa
         pixels, started from its linear form) and of a quadratic in time per coordinate.
     """
     tt = t - t[0]
-    n = tt.shape[0]
-    # linear form: x (1 + d t) = a0 + a1 t, the same for y with the same d
-    a = np.zeros((2 * n, 5))
-    a[:n, 0] = 1.0
-    a[:n, 1] = tt
-    a[:n, 4] = -tt * x
-    a[n:, 2] = 1.0
-    a[n:, 3] = tt
-    a[n:, 4] = -tt * y
-    b = np.concatenate([x, y])
-    p = np.linalg.lstsq(a, b, rcond=None)[0]
+    # the linear form x (1 + d t) = a0 + a1 t (the same for y, with the same d) is the
+    # Jacobian at d = 0 with the data in place of the model
+    p = np.linalg.lstsq(_steady_rows(tt, np.ones_like(tt), x, y), np.concatenate([x, y]),
+                        rcond=None)[0]
     # a few Gauss-Newton steps on the pixel residuals (the linear form weights the late,
     # near points by their depth)
     for _ in range(5):
-        den = 1.0 + p[4] * tt
-        if np.any(den <= 1e-3):
+        r = _steady_residual(p, tt, x, y)
+        if r is None:
             break
-        px = (p[0] + p[1] * tt) / den
-        py = (p[2] + p[3] * tt) / den
-        r = np.concatenate([px - x, py - y])
-        jac = np.zeros((2 * n, 5))
-        jac[:n, 0] = 1.0 / den
-        jac[:n, 1] = tt / den
-        jac[:n, 4] = -tt * px / den
-        jac[n:, 2] = 1.0 / den
-        jac[n:, 3] = tt / den
-        jac[n:, 4] = -tt * py / den
+        n = tt.shape[0]
+        jac = _steady_rows(tt, 1.0 + p[4] * tt, x + r[:n], y + r[n:])
         step = np.linalg.lstsq(jac, -r, rcond=None)[0]
         p = p + step
         if float(np.abs(step).max()) < 1e-6:
             break
-    den = 1.0 + p[4] * tt
-    if np.any(den <= 1e-3):
-        steady = float("inf")
-    else:
-        rx = (p[0] + p[1] * tt) / den - x
-        ry = (p[2] + p[3] * tt) / den - y
-        steady = float(np.sqrt(np.mean(rx * rx + ry * ry)))
+    r = _steady_residual(p, tt, x, y)
+    steady = float("inf") if r is None else float(np.sqrt(2.0 * np.mean(r * r)))
     v = np.vander(tt, 3)
     coef = np.linalg.lstsq(v, np.stack([x, y], axis=1), rcond=None)[0]
     rq = np.stack([x, y], axis=1) - v @ coef
     quad = float(np.sqrt(np.mean(np.sum(rq * rq, axis=1))))
     return steady, quad
+
+
+def _steady_residual(p: np.ndarray, tt: np.ndarray, x: np.ndarray,
+                     y: np.ndarray) -> np.ndarray | None:
+    """(2n,) model minus data of :func:`steady_fit`'s model ``p`` (x rows, then y rows), or
+    None where the depth term reaches zero (the fit ran behind the camera)."""
+    den = 1.0 + p[4] * tt
+    if np.any(den <= 1e-3):
+        return None
+    return np.concatenate([(p[0] + p[1] * tt) / den - x, (p[2] + p[3] * tt) / den - y])
+
+
+def _steady_rows(tt: np.ndarray, den: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(2n, 5) derivatives of :func:`steady_fit`'s model by (a0, a1, b0, b1, d), where it
+    predicts ``u``, ``v`` with depth term ``den``."""
+    n = tt.shape[0]
+    rows = np.zeros((2 * n, 5))
+    rows[:n, 0] = rows[n:, 2] = 1.0 / den
+    rows[:n, 1] = rows[n:, 3] = tt / den
+    rows[:n, 4] = -tt * u / den
+    rows[n:, 4] = -tt * v / den
+    return rows

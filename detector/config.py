@@ -752,6 +752,15 @@ class DetectorConfig(BaseModel):
         description="Work px between the earlier track's extrapolation and the later track's "
         "first point for a rejoin (grows with the gap).",
     )
+    rejoin_chain: bool = Field(
+        default=True,
+        description="Refused pieces of one object are joined as they come and judged as a "
+        "whole: a swinging cloth, lost by the tracker at every turn of its swing, falls in "
+        "pieces each too short to judge. The join then allows for the swing (a straight "
+        "line through the last second, and the blob's size), and a piece seen in too few "
+        "of its frames (its start may be noise) is joined by nothing. False: a refused "
+        "track is joined to one piece before it only, as it was up to the sixteenth stop.",
+    )
     min_score: float = Field(
         default=0.5, ge=0.0, le=1.0, description="Least physics score of an emitted event. "
         "With a classifier, classifier_threshold is its own bar, and the event's score "

@@ -40,6 +40,10 @@ STAGES = ("shrink", "background", "blobs", "tracking", "judge")
 # while both were seen are all away from it
 PARTED_POINTS = 3
 
+# a track goes on from an emitted event when one of its first this many points does: a
+# stray blob beside a fragmented object may have started it
+CONTINUE_HEAD = 4
+
 LOOK_BACK_AT_HITS = 8
 """A young track is looked back along (see ``Detector._look_back``) at this many hits..."""
 LOOK_BACK_AGE_S = 0.6
@@ -292,12 +296,17 @@ class Detector:
                              "slow drifter")
                 continue
             v = judge(tr, self.geom, self.cfg, self.rescues)
+            # ``piece``: this track as the tracker ended it; ``chain``: what a later piece
+            # may join if this one is refused (with ``rejoin_chain``, the pieces so far)
+            piece = chain = tr
             if not v.accepted:
                 joined = self._rejoin(tr)
                 if joined is not None:
                     jv = judge(joined, self.geom, self.cfg, self.rescues)
                     if jv.accepted:
                         tr, v = joined, jv
+                    elif self.cfg.rejoin_chain:
+                        chain = joined
             before = self._before.pop(tr.id, None)
             faint = 0  # leading points found by looking back
             if not v.accepted and v.late and before is not None and before.t[-1] < tr.t[0]:
@@ -308,6 +317,8 @@ class Detector:
                 if lv.accepted and self._seen_before(before):
                     self._reject(longer, "its faint start is an event already emitted")
                     self._remember_rejected(longer)
+                    # it is that event's object: what continues it, continues the event
+                    self._emitted.append(self._extrapolation(longer))
                     continue
                 if lv.accepted:
                     tr, v = longer, lv
@@ -319,11 +330,11 @@ class Detector:
                     window, wv, points = trimmed
                     # the whole track stays rejected: a later fragment may still join it
                     self._reject(tr, f"{v.reason}; judged on points {points}")
-                    self._remember_rejected(tr)
+                    self._remember_rejected(chain, piece)
                     tr, v = window, wv
             if not v.accepted:
                 self._reject(tr, v.reason)
-                self._remember_rejected(tr)
+                self._remember_rejected(chain, piece)
                 continue
             drop = self._rain_drop(tr)
             if drop is not None:
@@ -333,7 +344,9 @@ class Detector:
                 self._reject(tr, "retraces a longer track still being followed")
                 continue
             self._emitted = _recent(self._emitted, float(tr.t[0]), 20)
-            if self._continues_event(tr):
+            # a joined track starts where its first piece did: its last piece may be
+            # the one that goes on from an event
+            if self._continues_event(tr) or (piece is not tr and self._continues_event(piece)):
                 self._reject(tr, "continues the track of an event already emitted")
                 self._emitted.append(self._extrapolation(tr))
                 continue
@@ -490,6 +503,12 @@ class Detector:
                 return True
         return False
 
+    def _patchy(self, tr: Track) -> bool:
+        """True when ``tr`` was seen in fewer than ``min_hit_ratio`` of its frames (noise
+        linked up): its start may be a stray blob, which pieces joined after it carry."""
+        spanned = float(tr.t[-1] - tr.t[0]) * self.fps + 1.0
+        return len(tr) < self.cfg.min_hit_ratio * spanned
+
     def _rejoin(self, tr: Track) -> Track | None:
         """``tr`` joined after the rejected track it continues, if one ended just before it.
 
@@ -498,16 +517,27 @@ class Detector:
         when first seen"), the whole passes. The earlier half must end at most
         ``rejoin_gap_s`` before ``tr`` starts, and its quadratic extrapolation must meet
         ``tr``'s first point within ``rejoin_radius`` work px (plus growth with the gap).
+
+        With ``rejoin_chain`` the earlier track may itself be pieces joined before (see
+        ``_judge``), the join allows for a swing (``_follows``' straight line, and a slack
+        of twice the blob's size) and patchy pieces (``_patchy``) are left out; the earlier
+        track is used up by the join: joined, the pieces go on as one.
         """
         t_start = float(tr.t[0])
         self._rejected_tracks = _recent(self._rejected_tracks, t_start, 100)
-        old = self._follows(tr, self._rejected_tracks)
+        if not self.cfg.rejoin_chain:
+            old = self._follows(tr, self._rejected_tracks)
+            return None if old is None else _concat(old, tr, old.id)
+        clean = [e for e in self._rejected_tracks if not self._patchy(e[3])]
+        slack = 2.0 * float(np.sqrt(np.median(tr.area)))
+        old = self._follows(tr, clean, slack, swinging=True)
         if old is None:
             return None
+        self._rejected_tracks = [e for e in self._rejected_tracks if e[3] is not old]
         return _concat(old, tr, old.id)
 
     def _follows(self, tr: Track, ended: list[Ended], slack: float = 0.0,
-                 overlap_s: float = 0.0, swinging: bool = False) -> Track | None:
+                 overlap_s: float = 0.0, swinging: bool = False, head: int = 1) -> Track | None:
         """The track of ``ended`` (see ``_extrapolation``) that ``tr`` continues, or None.
 
         It must end at most ``rejoin_gap_s`` before ``tr`` starts, and its extrapolation
@@ -515,24 +545,32 @@ class Detector:
         gap, plus ``slack``); the closest wins. With ``overlap_s``, ``tr`` may also start
         up to that long before the other track ended (a second blob on the same object).
         With ``swinging``, a straight line through its last second may meet it instead:
-        the quadratic through a swinging cloth's last points flies off with the swing."""
+        the quadratic through a swinging cloth's last points flies off with the swing.
+        With ``head`` > 1, any of ``tr``'s first ``head`` points may be the one that meets
+        it (each held to the same bounds by its own time): a stray blob near a fragmented
+        object may have started ``tr``."""
         cfg = self.cfg
-        t_start = float(tr.t[0])
+        th, xh, yh = tr.t[:head], tr.x[:head], tr.y[:head]
         best: tuple[float, Track] | None = None
         for t_end, cx, cy, old in ended:
-            gap = t_start - t_end
-            if not -overlap_s < gap <= cfg.rejoin_gap_s:
+            gaps = th - t_end
+            ok = (gaps > -overlap_s) & (gaps <= cfg.rejoin_gap_s)
+            if not ok.any():
                 continue
-            dist = float(np.hypot(np.polyval(cx, gap) - tr.x[0], np.polyval(cy, gap) - tr.y[0]))
+            gaps, px, py = gaps[ok], xh[ok], yh[ok]
+            dist = np.hypot(np.polyval(cx, gaps) - px, np.polyval(cy, gaps) - py)
             if swinging and len(old) >= 6:
                 last = old.t >= t_end - 1.0
                 ts = old.t[last] - t_end
                 lx, ly = np.polyfit(ts, old.x[last], 1), np.polyfit(ts, old.y[last], 1)
-                dist = min(dist, float(np.hypot(np.polyval(lx, gap) - tr.x[0],
-                                                np.polyval(ly, gap) - tr.y[0])))
-            reach = cfg.rejoin_radius * (1.0 + 4.0 * max(gap, 0.0)) + slack
-            if dist <= reach and (best is None or dist < best[0]):
-                best = (dist, old)
+                dist = np.minimum(dist, np.hypot(np.polyval(lx, gaps) - px,
+                                                 np.polyval(ly, gaps) - py))
+            reach = cfg.rejoin_radius * (1.0 + 4.0 * np.maximum(gaps, 0.0)) + slack
+            met = dist <= reach
+            if met.any():
+                d = float(dist[met].min())
+                if best is None or d < best[0]:
+                    best = (d, old)
         return None if best is None else best[1]
 
     @staticmethod
@@ -576,15 +614,17 @@ class Detector:
                     return window, v, f"{a}:{b} of {n}"
         return None
 
-    def _remember_rejected(self, tr: Track) -> None:
+    def _remember_rejected(self, tr: Track, piece: Track | None = None) -> None:
         """Keep a rejected track (with its end extrapolation) for ``_rejoin``; when it
-        continues an emitted event, the event goes on through it."""
+        (or ``piece``, the last of the pieces joined in it) continues an emitted event,
+        the event goes on through it."""
         if len(tr) >= 4:
             ext = self._extrapolation(tr)
             self._rejected_tracks.append(ext)  # _rejoin trims it
             # a cloth lost and found again several times: each piece carries the event on
             # (else the piece after a refused one passed as a second event of the same fall)
-            if self._continues_event(tr):
+            if self._continues_event(tr) or (piece is not None and piece is not tr
+                                             and self._continues_event(piece)):
                 self._emitted.append(ext)
 
     def _continues_event(self, tr: Track) -> bool:
@@ -592,7 +632,8 @@ class Detector:
         carried one on). A big object (a cloth) swings, and its blob's centre with it: the
         radius grows with the blob's size, as for duplicates."""
         slack = 2.0 * float(np.sqrt(np.median(tr.area)))
-        return self._follows(tr, self._emitted, slack, overlap_s=0.5, swinging=True) is not None
+        return self._follows(tr, self._emitted, slack, overlap_s=0.5, swinging=True,
+                             head=CONTINUE_HEAD) is not None
 
     def _describe(self, tr: Track, v: Verdict) -> None:
         """Fill ``tr.meta``: what a classifier needs to know beside the track itself."""

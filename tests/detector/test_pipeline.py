@@ -388,6 +388,47 @@ def test_a_fall_lost_twice_stays_one_event_through_the_refused_piece_between():
     assert det.rejected[-1] == (3, "continues the track of an event already emitted")
 
 
+def _swinging_pieces(n: int, x0: float = 300.0, y0: float = 40.0) -> list[Track]:
+    """A cloth's fall (work px) as the tracker leaves it: released at rest at input (x0,
+    y0) at 1 s, it swings 6 input px to each side 1.2 times a second, and the tracker
+    loses it for a frame after every 8: ``n`` pieces of 0.28 s, each too short to judge."""
+    dur = n * 9 / FPS + 0.3
+    path = fall_path(1.0, x0, y0, dur, drag=0.005)
+    t = np.arange(1.04, 1.0 + dur, 1 / FPS)
+    xy = np.array([path(ti) for ti in t])
+    swing = 6.0 * np.sin(2 * np.pi * 1.2 * (t - 1.0))
+    x, y = (xy[:, 0] + swing + 0.5) / 2 - 0.5, (xy[:, 1] + 0.5) / 2 - 0.5
+    pieces = []
+    for k in range(n):
+        s = slice(9 * k, 9 * k + 8)
+        m = t[s].size
+        pieces.append(Track(k + 1, t[s], x[s], y[s], np.full(m, 9.0), np.full(m, -30.0),
+                            np.full(m, 3.0)))
+    return pieces
+
+
+def test_a_swinging_fall_lost_at_every_turn_is_one_event_from_its_first_piece():
+    pieces = _swinging_pieces(5)
+    det = Detector(W, H, FPS, calibration=CAL)
+    events = [e for p in pieces for e in det._judge([p])]
+    assert len(events) == 1  # the pieces after the joined ones carry the event on
+    ev = events[0]
+    assert ev.trajectory[0, 0] < pieces[0].t[-1]  # from the first piece on
+    assert abs(ev.origin.t_s - 1.0) < 0.15
+    assert ev.trajectory[-1, 0] > pieces[1].t[-1]  # it holds three pieces or more
+    assert abs(ev.origin.floor - int(CAL.floor_at([[300.0, 40.0]])[0])) <= 1
+    # joined one piece to the next only, nothing is long enough to pass
+    pairs = Detector(W, H, FPS, DetectorConfig(rejoin_chain=False), calibration=CAL)
+    assert [e for p in _swinging_pieces(5) for e in pairs._judge([p])] == []
+    # two things falling side by side, lost in turn: each one's pieces join each other
+    apart = Detector(W, H, FPS, calibration=CAL)
+    mixed = [_swinging_pieces(6)[k] if k % 2 == 0 else _swinging_pieces(6, x0=500.0)[k]
+             for k in range(6)]
+    events = [e for p in mixed for e in apart._judge([p])]
+    assert sorted(round(float(np.median(e.trajectory[:, 1])) / 100) for e in events) == [3, 5]
+    assert all(np.ptp(e.trajectory[:, 1]) < 20.0 for e in events)  # input px
+
+
 
 def _projected(cam, positions: np.ndarray, t0: float, times: np.ndarray):
     """path(t) of 3-D ``positions`` at ``times`` (s after ``t0``) as ``cam`` sees them."""

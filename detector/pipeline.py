@@ -709,13 +709,18 @@ class Detector:
                 continue
             b = old.trajectory
             near = _near_in_time(a[:, 0], a[:, 1], a[:, 2], b, radius, t_tol)
+            during = (a[:, 0] >= b[0, 0] - t_tol) & (a[:, 0] <= b[-1, 0] + t_tol)
+            last = near[during][-PARTED_POINTS:]
+            if last.size == PARTED_POINTS and last.all() and old.end_s < ev.end_s:
+                # a second track on the same object (picked up on a stray blob beside
+                # it) that goes on from where the other was last seen: however little of
+                # their time they shared, they are one object
+                return True
             if int(near.sum()) < max(3, min(a.shape[0], b.shape[0]) // 2):
                 continue
             # two objects thrown one after the other from neighbouring windows share the
             # start of their paths (a bright one's radius is wide) and then go apart: the
             # last points of ``ev`` while both were seen are all far from the other
-            during = (a[:, 0] >= b[0, 0] - t_tol) & (a[:, 0] <= b[-1, 0] + t_tol)
-            last = near[during][-PARTED_POINTS:]
             if last.size == PARTED_POINTS and not last.any():
                 continue
             return True

@@ -7,6 +7,7 @@ from detector.calibration import FacadeCalibration
 from detector.config import DetectorConfig
 from detector.pipeline import Detector
 from detector.tracking import Track
+from detector.trajectory import judge
 from pipelines.synth.camera_model import PinholeCamera
 from pipelines.synth.physics import integrate_fall
 
@@ -386,6 +387,34 @@ def test_a_fall_lost_twice_stays_one_event_through_the_refused_piece_between():
     assert det._judge([piece]) == [] and det.rejected[-1][1].startswith("lasts")
     assert det._judge([third]) == []
     assert det.rejected[-1] == (3, "continues the track of an event already emitted")
+
+
+def _part(tr: Track, keep: np.ndarray, tid: int) -> Track:
+    return Track(tid, tr.t[keep], tr.x[keep], tr.y[keep], tr.area[keep], tr.contrast[keep],
+                 tr.strength[keep])
+
+
+def test_a_second_track_going_on_from_an_event_is_a_duplicate_however_short_the_overlap():
+    """The tracker may pick an object up a second time (from a stray blob beside it) and
+    follow it on after the first track ends. The two share only the first track's last
+    0.2 s, far less than half of either, but the second goes on from where the first was
+    last seen: one object, one event."""
+    whole = _fall_track(1, 1.0, 2.0, 300.0, 40.0)
+    first = _part(whole, whole.t <= 2.0, 1)
+    second = _part(whole, whole.t >= 1.8, 2)
+    det = Detector(W, H, FPS, calibration=CAL)
+    assert len(det._judge([first])) == 1
+    v = judge(second, det.geom, det.cfg)
+    assert v.accepted  # a fall on its own
+    ev = det._event(second, v, v.score, None)
+    assert ev.start_s < first.t[-1] < ev.end_s
+    assert det._duplicate(ev, 2.0)
+    # a second thing dropped from the same window 0.9 s later crosses the first one's
+    # time far above it: two events
+    later = _fall_track(3, 1.9, 1.4, 300.0, 40.0)
+    lv = judge(later, det.geom, det.cfg)
+    assert lv.accepted
+    assert not det._duplicate(det._event(later, lv, lv.score, None), 2.0)
 
 
 def _swinging_pieces(n: int, x0: float = 300.0, y0: float = 40.0) -> list[Track]:

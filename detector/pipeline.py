@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -51,15 +52,22 @@ LOOK_BACK_AGE_S = 0.6
 than ``retrace_s``."""
 
 
-Ended = tuple[float, np.ndarray, np.ndarray, Track]
-"""An ended track as ``Detector._extrapolation`` keeps it: (end time, x and y polynomials
-in time since the end, track)."""
+class Ended(NamedTuple):
+    """An ended track as ``Detector._extrapolation`` keeps it, fitted once."""
+
+    t_end: float
+    cx: np.ndarray  # x polynomial in time since the end (quadratic from 6 points on)
+    cy: np.ndarray  # y, the same
+    track: Track
+    # x and y straight lines through its last second (6 points or more), for a swinging
+    # object: the quadratic through a swinging cloth's last points flies off with the swing
+    line: tuple[np.ndarray, np.ndarray] | None
 
 
 def _recent(ended: list[Ended], t: float, keep: int) -> list[Ended]:
     """The last ``keep`` of ``ended`` that ended less than 3 s before ``t`` (the tracks a
     track starting at ``t`` may still continue; ``rejoin_gap_s`` is 0.6 s by default)."""
-    return [o for o in ended if o[0] > t - 3.0][-keep:]
+    return [o for o in ended if o.t_end > t - 3.0][-keep:]
 
 
 def _concat(first: Track, then: Track, track_id: int) -> Track:
@@ -528,12 +536,14 @@ class Detector:
         if not self.cfg.rejoin_chain:
             old = self._follows(tr, self._rejected_tracks)
             return None if old is None else _concat(old, tr, old.id)
-        clean = [e for e in self._rejected_tracks if not self._patchy(e[3])]
+        # (``_follows`` would skip the others for their time)
+        clean = [e for e in self._rejected_tracks
+                 if 0.0 < t_start - e.t_end <= self.cfg.rejoin_gap_s and not self._patchy(e.track)]
         slack = 2.0 * float(np.sqrt(np.median(tr.area)))
         old = self._follows(tr, clean, slack, swinging=True)
         if old is None:
             return None
-        self._rejected_tracks = [e for e in self._rejected_tracks if e[3] is not old]
+        self._rejected_tracks = [e for e in self._rejected_tracks if e.track is not old]
         return _concat(old, tr, old.id)
 
     def _follows(self, tr: Track, ended: list[Ended], slack: float = 0.0,
@@ -552,17 +562,15 @@ class Detector:
         cfg = self.cfg
         th, xh, yh = tr.t[:head], tr.x[:head], tr.y[:head]
         best: tuple[float, Track] | None = None
-        for t_end, cx, cy, old in ended:
+        for t_end, cx, cy, old, line in ended:
             gaps = th - t_end
             ok = (gaps > -overlap_s) & (gaps <= cfg.rejoin_gap_s)
             if not ok.any():
                 continue
             gaps, px, py = gaps[ok], xh[ok], yh[ok]
             dist = np.hypot(np.polyval(cx, gaps) - px, np.polyval(cy, gaps) - py)
-            if swinging and len(old) >= 6:
-                last = old.t >= t_end - 1.0
-                ts = old.t[last] - t_end
-                lx, ly = np.polyfit(ts, old.x[last], 1), np.polyfit(ts, old.y[last], 1)
+            if swinging and line is not None:
+                lx, ly = line
                 dist = np.minimum(dist, np.hypot(np.polyval(lx, gaps) - px,
                                                  np.polyval(ly, gaps) - py))
             reach = cfg.rejoin_radius * (1.0 + 4.0 * np.maximum(gaps, 0.0)) + slack
@@ -575,11 +583,18 @@ class Detector:
 
     @staticmethod
     def _extrapolation(tr: Track) -> Ended:
-        """(end time, x and y polynomials in time since the end, track), fitted once."""
+        """``tr`` with its end extrapolations (see ``Ended``), fitted once."""
+        t_end = float(tr.t[-1])
         k = min(len(tr), 12)
-        ts = tr.t[-k:] - tr.t[-1]
+        ts = tr.t[-k:] - t_end
         deg = 2 if k >= 6 else 1
-        return float(tr.t[-1]), np.polyfit(ts, tr.x[-k:], deg), np.polyfit(ts, tr.y[-k:], deg), tr
+        line = None
+        if len(tr) >= 6:
+            last = tr.t >= t_end - 1.0
+            tl = tr.t[last] - t_end
+            line = np.polyfit(tl, tr.x[last], 1), np.polyfit(tl, tr.y[last], 1)
+        return Ended(t_end, np.polyfit(ts, tr.x[-k:], deg), np.polyfit(ts, tr.y[-k:], deg), tr,
+                     line)
 
     def _trimmed(self, tr: Track) -> tuple[Track, Verdict, str] | None:
         """A window of the rejected ``tr`` that passes the physics (with its verdict and

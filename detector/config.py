@@ -759,7 +759,7 @@ class DetectorConfig(BaseModel):
         "pieces each too short to judge. The join then allows for the swing (a straight "
         "line through the last second, and the blob's size), and a piece seen in too few "
         "of its frames (its start may be noise) is joined by nothing. False: a refused "
-        "track is joined to one piece before it only, as it was up to the sixteenth stop.",
+        "track is joined to one piece before it only, as before the sixteenth stop.",
     )
     min_score: float = Field(
         default=0.5, ge=0.0, le=1.0, description="Least physics score of an emitted event. "

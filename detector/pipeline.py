@@ -70,6 +70,12 @@ def _recent(ended: list[Ended], t: float, keep: int) -> list[Ended]:
     return [o for o in ended if o.t_end > t - 3.0][-keep:]
 
 
+def _swing_slack(tr: Track) -> float:
+    """Work px a swinging object's blob centre may stray from its path: twice the blob's
+    size (the root of its median area)."""
+    return 2.0 * float(np.sqrt(np.median(tr.area)))
+
+
 def _concat(first: Track, then: Track, track_id: int) -> Track:
     """``first``'s points followed by ``then``'s (all later) as one track, with ``then``'s
     end state and both tracks' appearance patches."""
@@ -352,9 +358,7 @@ class Detector:
                 self._reject(tr, "retraces a longer track still being followed")
                 continue
             self._emitted = _recent(self._emitted, float(tr.t[0]), 20)
-            # a joined track starts where its first piece did: its last piece may be
-            # the one that goes on from an event
-            if self._continues_event(tr) or (piece is not tr and self._continues_event(piece)):
+            if self._goes_on_from_event(tr, piece):
                 self._reject(tr, "continues the track of an event already emitted")
                 self._emitted.append(self._extrapolation(tr))
                 continue
@@ -539,8 +543,7 @@ class Detector:
         # (``_follows`` would skip the others for their time)
         clean = [e for e in self._rejected_tracks
                  if 0.0 < t_start - e.t_end <= self.cfg.rejoin_gap_s and not self._patchy(e.track)]
-        slack = 2.0 * float(np.sqrt(np.median(tr.area)))
-        old = self._follows(tr, clean, slack, swinging=True)
+        old = self._follows(tr, clean, _swing_slack(tr), swinging=True)
         if old is None:
             return None
         self._rejected_tracks = [e for e in self._rejected_tracks if e.track is not old]
@@ -638,17 +641,22 @@ class Detector:
             self._rejected_tracks.append(ext)  # _rejoin trims it
             # a cloth lost and found again several times: each piece carries the event on
             # (else the piece after a refused one passed as a second event of the same fall)
-            if self._continues_event(tr) or (piece is not None and piece is not tr
-                                             and self._continues_event(piece)):
+            if self._goes_on_from_event(tr, piece):
                 self._emitted.append(ext)
 
     def _continues_event(self, tr: Track) -> bool:
         """True when ``tr`` continues the track of an emitted event (or of a piece that
         carried one on). A big object (a cloth) swings, and its blob's centre with it: the
         radius grows with the blob's size, as for duplicates."""
-        slack = 2.0 * float(np.sqrt(np.median(tr.area)))
-        return self._follows(tr, self._emitted, slack, overlap_s=0.5, swinging=True,
-                             head=CONTINUE_HEAD) is not None
+        return self._follows(tr, self._emitted, _swing_slack(tr), overlap_s=0.5,
+                             swinging=True, head=CONTINUE_HEAD) is not None
+
+    def _goes_on_from_event(self, tr: Track, piece: Track | None) -> bool:
+        """``_continues_event`` for ``tr`` or for ``piece``, the last of the pieces joined
+        in it: a joined track starts where its first piece did, and its last piece may be
+        the one that goes on from an event."""
+        return self._continues_event(tr) or (
+            piece is not None and piece is not tr and self._continues_event(piece))
 
     def _describe(self, tr: Track, v: Verdict) -> None:
         """Fill ``tr.meta``: what a classifier needs to know beside the track itself."""

@@ -59,8 +59,9 @@ class Ended(NamedTuple):
     cx: np.ndarray  # x polynomial in time since the end (quadratic from 6 points on)
     cy: np.ndarray  # y, the same
     track: Track
-    # x and y straight lines through its last second (6 points or more), for a swinging
-    # object: the quadratic through a swinging cloth's last points flies off with the swing
+    # x and y straight lines through its last second (6 points or more, two times or more
+    # in that second), for a swinging object: the quadratic through a swinging cloth's
+    # last points flies off with the swing
     line: tuple[np.ndarray, np.ndarray] | None
 
 
@@ -592,9 +593,10 @@ class Detector:
         ts = tr.t[-k:] - t_end
         deg = 2 if k >= 6 else 1
         line = None
-        if len(tr) >= 6:
-            last = tr.t >= t_end - 1.0
-            tl = tr.t[last] - t_end
+        last = tr.t >= t_end - 1.0
+        tl = tr.t[last] - t_end
+        # a line needs two times (a track may have been unseen for most of its last second)
+        if len(tr) >= 6 and float(np.ptp(tl)) > 0.0:
             line = np.polyfit(tl, tr.x[last], 1), np.polyfit(tl, tr.y[last], 1)
         return Ended(t_end, np.polyfit(ts, tr.x[-k:], deg), np.polyfit(ts, tr.y[-k:], deg), tr,
                      line)

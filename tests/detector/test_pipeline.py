@@ -436,6 +436,21 @@ def _swinging_pieces(n: int, x0: float = 300.0, y0: float = 40.0) -> list[Track]
     return pieces
 
 
+def test_a_track_unseen_for_most_of_its_last_second_is_remembered_without_a_swing_line():
+    """A track seen once in its last second (the tracker bridged a long gap to a last
+    blob) has no line to extrapolate its swing: it is still remembered, by its
+    quadratic (the real tree footage crashed here while this stop's chains were new)."""
+    t = np.concatenate([1.0 + np.arange(10) / FPS, [2.6]])
+    n = t.size
+    tr = Track(7, t, np.linspace(300, 310, n), np.linspace(40, 90, n), np.full(n, 4.0),
+               np.full(n, -30.0), np.full(n, 3.0))
+    ext = Detector._extrapolation(tr)
+    assert ext.line is None and ext.t_end == 2.6
+    det = Detector(W, H, FPS, calibration=CAL)
+    assert det._judge([tr]) == []
+    assert det._rejected_tracks[-1].track is tr
+
+
 def test_a_swinging_fall_lost_at_every_turn_is_one_event_from_its_first_piece():
     pieces = _swinging_pieces(5)
     det = Detector(W, H, FPS, calibration=CAL)

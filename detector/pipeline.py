@@ -519,8 +519,7 @@ class Detector:
     def _patchy(self, tr: Track) -> bool:
         """True when ``tr`` was seen in fewer than ``min_hit_ratio`` of its frames (noise
         linked up): its start may be a stray blob, which pieces joined after it carry."""
-        spanned = float(tr.t[-1] - tr.t[0]) * self.fps + 1.0
-        return len(tr) < self.cfg.min_hit_ratio * spanned
+        return len(tr) < self.cfg.min_hit_ratio * tr.frames_spanned(self.fps)
 
     def _rejoin(self, tr: Track) -> Track | None:
         """``tr`` joined after the rejected track it continues, if one ended just before it.

@@ -163,6 +163,11 @@ class Track:
     def __len__(self) -> int:
         return int(self.t.shape[0])
 
+    def frames_spanned(self, fps: float) -> float:
+        """How many frames at ``fps`` the track spans, first and last included: it was
+        seen in ``len(self)`` of them."""
+        return float(self.t[-1] - self.t[0]) * fps + 1.0
+
 
 GravityPrior = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """Maps (M,) work-px positions x, y to (M,) expected downward accelerations, work px/s^2."""

@@ -314,7 +314,7 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     if dur < cfg.min_duration_s:
         return Verdict(False, 0.0, f"lasts {dur:.2f} s < {cfg.min_duration_s}", none)
 
-    frames_spanned = dur * geom.fps + 1.0
+    frames_spanned = track.frames_spanned(geom.fps)
     ratio = cfg.min_hit_ratio if geom.calibration is not None else cfg.min_hit_ratio_uncalibrated
     if n < ratio * frames_spanned:
         return Verdict(False, 0.0, f"seen in {n} of {frames_spanned:.0f} frames: noise linked up",

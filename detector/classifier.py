@@ -52,6 +52,8 @@ FORMAT = "fallwatch-track-classifier"
 FEATURE_VERSION = 1  # bump when features or track images change: old weights then refuse to load
 IMAGE = 64  # side of a track image (YOLO input), px
 META_NAME = "fallwatch.json"  # extra file inside an exported TorchScript model
+# the bar for weights that carry no operating threshold of their own (meta "threshold")
+DEFAULT_THRESHOLD = 0.5
 
 
 class ModelError(FallwatchError):
@@ -65,6 +67,24 @@ class TrackClassifier(Protocol):
     def score(self, track: Track) -> float | None:
         """Probability in [0, 1] that ``track`` is a falling object; None to abstain."""
         ...
+
+
+def weights_threshold(meta: dict[str, Any]) -> float:
+    """The operating threshold stored with the weights (``meta["threshold"]``, chosen by
+    ``fallwatch train`` on validation scenes), else :data:`DEFAULT_THRESHOLD`."""
+    thr = meta.get("threshold")
+    if isinstance(thr, (int, float)) and 0.0 <= float(thr) <= 1.0:
+        return float(thr)
+    return DEFAULT_THRESHOLD
+
+
+def operating_threshold(configured: float | None, classifier: object) -> float:
+    """The classifier bar a detector applies: the config's ``classifier_threshold`` when
+    set, else the loaded weights' own (:func:`weights_threshold`)."""
+    if configured is not None:
+        return float(configured)
+    meta = getattr(classifier, "meta", None)
+    return weights_threshold(meta) if isinstance(meta, dict) else DEFAULT_THRESHOLD
 
 
 class PhysicsOnly:
@@ -191,6 +211,7 @@ class TorchClassifier:
         self.path = path
         self.name = path.name if path is not None else "track_torch (in memory)"
         self.sha256 = _file_sha256(path)
+        self.threshold = weights_threshold(meta)  # its own operating threshold
 
     @classmethod
     def load(cls, path: Path) -> TorchClassifier:
@@ -239,6 +260,7 @@ class ImageClassifier:
         self.path = path
         self.name = path.name if path is not None else "image classifier (in memory)"
         self.sha256 = _file_sha256(path)
+        self.threshold = weights_threshold(meta)  # its own operating threshold
         self.positive = int(meta.get("positive_index", 1))
 
     @classmethod

@@ -772,12 +772,14 @@ class DetectorConfig(BaseModel):
         le=1.0,
         description="Weight of the classifier's score against the physics score when one is given.",
     )
-    classifier_threshold: float = Field(
-        default=0.5,
+    classifier_threshold: float | None = Field(
+        default=None,
         ge=0.0,
         le=1.0,
         description="A track that passed the physics is not an event when the learned "
-        "classifier (when one is loaded) gives it less than this probability.",
+        "classifier (when one is loaded) gives it less than this probability. None: the "
+        "loaded weights' own operating threshold, chosen by `fallwatch train` on validation "
+        "scenes to keep 98% of their object tracks (0.5 for weights that carry none).",
     )
     dedup_radius: float = Field(
         default=8.0,

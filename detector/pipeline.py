@@ -25,7 +25,7 @@ import numpy as np
 from detector.background import BackgroundModel, SignedDiff, shrink, work_size
 from detector.blobs import Blobs, extract_blobs
 from detector.calibration import FacadeCalibration
-from detector.classifier import TrackClassifier
+from detector.classifier import TrackClassifier, operating_threshold
 from detector.config import DetectorConfig
 from detector.events import Event, Origin
 from detector.retrace import FrameHistory, retrace
@@ -126,7 +126,8 @@ class Detector:
             floor numbers.
         exclude: polygons in input pixels where nothing is detected.
         classifier: optional second opinion on tracks that pass the physics; a score
-            below ``classifier_threshold`` rejects the track.
+            below ``classifier_threshold`` (when None, the weights' own operating
+            threshold, :func:`detector.classifier.operating_threshold`) rejects the track.
 
     Attributes:
         candidate_hook: when set, called with every track that passed the physics (with
@@ -158,6 +159,8 @@ class Detector:
         self.tracker = Tracker(self.size, fps, cfg,
                                gravity=lambda x, y: self.geom.gravity_px(x, y, g0))
         self.classifier = classifier
+        self.classifier_threshold = operating_threshold(self.cfg.classifier_threshold,
+                                                        classifier)
         self.candidate_hook: Callable[[Track], None] | None = None
         self.crops = CropRecorder()
         # the last working images, to look back along a young track first seen already
@@ -368,8 +371,8 @@ class Detector:
             if self.candidate_hook is not None:
                 self.candidate_hook(tr)
             cls_score = self.classifier.score(tr) if self.classifier is not None else None
-            if cls_score is not None and cls_score < self.cfg.classifier_threshold:
-                self._reject(tr, f"classifier {cls_score:.2f} < {self.cfg.classifier_threshold}")
+            if cls_score is not None and cls_score < self.classifier_threshold:
+                self._reject(tr, f"classifier {cls_score:.2f} < {self.classifier_threshold:g}")
                 continue
             # each opinion has its own bar: a blended bar would let the physics veto a
             # track that the classifier passed at a lowered threshold

@@ -208,6 +208,7 @@ def analyze_file(
                 if ev.classifier_score is not None:
                     doc["classifier_score"] = round(float(ev.classifier_score), 4)
                     doc["physics_score"] = round(float(ev.physics_score), 4)
+                    doc["classifier_threshold"] = round(detector.classifier_threshold, 6)
                 if ev.faint_points:
                     doc["faint_points"] = ev.faint_points
                 if evidence is not None:

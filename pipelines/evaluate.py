@@ -36,6 +36,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from detector.classifier import operating_threshold
 from detector.config import DetectorConfig
 from detector.errors import FallwatchError
 from pipelines.analyze import (
@@ -185,8 +186,10 @@ def evaluate_scene(video: Path, model: str | None = None,
 
     With ``model`` (classifier weights), the detector emits every candidate that passes
     the physics with its classifier score; the scene is scored on those that reach the
-    config's ``classifier_threshold`` (and ``min_score``), as analyze would emit them, and
-    ``pr`` holds ``[threshold, matched, false_alarms]`` over ``PR_THRESHOLDS``.
+    config's ``classifier_threshold`` (when None, the weights' own) and ``min_score``, as
+    analyze would emit them, and
+    ``pr`` holds ``[threshold, matched, false_alarms]`` over ``PR_THRESHOLDS`` and the
+    threshold in use.
 
     Returns the score with ``scene``, ``frames``, ``wall_s``, ``cpu_s``, ``complete``,
     ``width``/``height``/``fps``; an unreadable scene gives ``{"scene", "error"}``.
@@ -205,6 +208,7 @@ def evaluate_scene(video: Path, model: str | None = None,
             _CLASSIFIERS[model] = classifier
             camera = camera or CameraFile(id="scene", source=str(video))
             cfg = camera.detector
+            threshold = operating_threshold(cfg.classifier_threshold, classifier)
             camera = camera.model_copy(update={"detector": cfg.model_copy(
                 update={"classifier_threshold": 0.0, "min_score": 0.0})})
         result = analyze_file(video, camera, classifier=classifier)
@@ -217,10 +221,10 @@ def evaluate_scene(video: Path, model: str | None = None,
             return [e for e in events if e.get("classifier_score", 1.0) >= thr
                     and e.get("physics_score", e["score"]) >= cfg.min_score]
 
-        for thr in PR_THRESHOLDS:
+        for thr in sorted({*PR_THRESHOLDS, round(threshold, 6)}):
             s = score_scene(kept(thr), truth)
             pr.append([thr, s["matched"], s["false_alarms"]])
-        events = kept(cfg.classifier_threshold)
+        events = kept(threshold)
     row = score_scene(events, truth)
     if pr:
         row["pr"] = pr
@@ -271,12 +275,13 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
         c["recall"] = _ratio(c["matched"], c["detectable"])
         c["false_alarms_per_hour"] = _ratio(c["false_alarms"], c["duration_s"] / 3600.0)
     t["by_lighting"] = dict(sorted(light.items()))
-    curves = [r["pr"] for r in scored if "pr" in r]
+    curves = [{float(thr): (int(m), int(fa)) for thr, m, fa in r["pr"]}
+              for r in scored if "pr" in r]
     if curves and len(curves) == len(scored):
         t["pr_curve"] = []
-        for i, thr in enumerate(PR_THRESHOLDS):
-            matched = sum(int(c[i][1]) for c in curves)
-            fa = sum(int(c[i][2]) for c in curves)
+        for thr in sorted(set.intersection(*(set(c) for c in curves))):
+            matched = sum(c[thr][0] for c in curves)
+            fa = sum(c[thr][1] for c in curves)
             t["pr_curve"].append({"threshold": thr, "recall": _ratio(matched, t["detectable"]),
                                   "precision": _ratio(matched, matched + fa),
                                   "false_alarms": fa})
@@ -310,10 +315,10 @@ def draw_pr_curve(totals: dict[str, Any], path: Path, threshold: float) -> None:
            if c["recall"] is not None and c["precision"] is not None]
     for a, b in itertools.pairwise(pts):
         cv2.line(img, pt(a[0], a[1]), pt(b[0], b[1]), (200, 80, 0), 2, cv2.LINE_AA)
-    chosen = [p for p in pts if abs(p[2] - threshold) < 1e-9]
+    chosen = [p for p in pts if abs(p[2] - round(threshold, 6)) < 1e-9]
     for r, p, _ in chosen:
         cv2.circle(img, pt(r, p), 6, (0, 0, 220), 2, cv2.LINE_AA)
-        cv2.putText(img, f"threshold {threshold:.2f}: P {p:.2f} R {r:.2f}",
+        cv2.putText(img, f"threshold {threshold:.3g}: P {p:.2f} R {r:.2f}",
                     (pt(r, p)[0] - 200, pt(r, p)[1] + 25), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
                     (0, 0, 220), 1, cv2.LINE_AA)
     cv2.putText(img, "recall", (w // 2 - 20, h - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.55,
@@ -453,13 +458,15 @@ def run(args: argparse.Namespace) -> int:
         totals["settings"] = settings
     sys.stdout.write(format_table(rows, totals) + "\n")
     if model is not None:
-        thr = DetectorConfig().classifier_threshold
+        configured = DetectorConfig().classifier_threshold
         cams = [s.with_name(s.stem + ".yaml") for s in scenes]
         if cams and cams[0].is_file():
-            thr = load_camera(cams[0]).detector.classifier_threshold
-        thr = float(settings.get("classifier_threshold", thr))
+            configured = load_camera(cams[0]).detector.classifier_threshold
+        if "classifier_threshold" in settings:
+            configured = float(settings["classifier_threshold"])
+        thr = round(operating_threshold(configured, clf), 6)  # as the scenes' curves hold it
         totals["classifier"] = {"model": model, "threshold": thr}
-        sys.stdout.write(f"classifier {model} at threshold {thr:.2f}: precision "
+        sys.stdout.write(f"classifier {model} at threshold {thr:.4g}: precision "
                          f"{_pct(totals['precision'])}, recall {_pct(totals['recall'])}\n")
         if args.pr_curve is not None:
             draw_pr_curve(totals, args.pr_curve, thr)

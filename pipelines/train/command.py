@@ -2,10 +2,13 @@
 
 One command: render training scenes (seed S) and held-out scenes (seed S + 1000) with
 hard distractors, collect the detector's candidate tracks, label them, train the plain
-torch model and (with the ``yolo`` extra) the YOLO classifier, measure both on the
-held-out tracks that pass the default physics, keep the better one (ROC AUC) as the
-default, and write ``OUT/track_torch.pt``, ``OUT/track_yolo.pt``, ``OUT/DEFAULT`` and
-``OUT/MODEL_CARD.md``. Same seed, same machine: same weights.
+torch model and (with the ``yolo`` extra) the YOLO classifier on all but the last
+``--val-share`` of the training scenes, choose each model's operating threshold on those
+validation scenes (the highest that keeps 98% of their object tracks; it is stored with
+the weights), measure both on the held-out tracks that pass the default physics at that
+threshold, keep the better one (ROC AUC) as the default, and write
+``OUT/track_torch.pt``, ``OUT/track_yolo.pt``, ``OUT/DEFAULT`` and ``OUT/MODEL_CARD.md``.
+Same seed, same machine: same weights.
 """
 
 from __future__ import annotations
@@ -25,8 +28,15 @@ from typing import Any
 
 import numpy as np
 
-from detector.classifier import FEATURE_VERSION, LearnedClassifier, ModelError, TorchClassifier
-from detector.config import DetectorConfig
+from detector.classifier import (
+    FEATURE_VERSION,
+    META_NAME,
+    ImageClassifier,
+    LearnedClassifier,
+    ModelError,
+    TorchClassifier,
+    weights_threshold,
+)
 from pipelines.runtime import worker_pool
 from pipelines.synth.scene import SynthOptions
 from pipelines.train.collect import (
@@ -36,7 +46,7 @@ from pipelines.train.collect import (
     CollectJob,
     collect_scene,
 )
-from pipelines.train.fit import fit_tracknet, measure
+from pipelines.train.fit import VALIDATION_KEEP, choose_threshold, fit_tracknet, measure
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +63,11 @@ def scene_options(duration_s: float) -> SynthOptions:
 
 
 def collect(seed: int, count: int, hard: int, duration_s: float, jobs: int,
-            prefix: str) -> list[Candidate]:
-    """Labelled candidates from ``count`` scenes of ``seed`` (in scene order)."""
+            prefix: str, start: int = 0) -> list[Candidate]:
+    """Labelled candidates from scenes ``start`` .. ``start + count - 1`` of ``seed`` (in
+    scene order)."""
     opts = scene_options(duration_s)
-    todo = [CollectJob(seed, i, opts, hard, prefix) for i in range(count)]
+    todo = [CollectJob(seed, i, opts, hard, prefix) for i in range(start, start + count)]
     out: list[Candidate] = []
     t0 = time.perf_counter()
 
@@ -84,6 +95,21 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def set_threshold(clf: LearnedClassifier, chosen: dict[str, Any]) -> None:
+    """Store the operating threshold chosen on validation scenes with the weights."""
+    clf.meta = {**clf.meta, "threshold": chosen["threshold"], "threshold_rule": chosen["rule"]}
+    clf.threshold = weights_threshold(clf.meta)
+
+
+def save_image_model(clf: ImageClassifier, path: Path) -> None:
+    """Write a TorchScript image classifier with its (updated) metadata."""
+    import torch
+
+    tmp = path.with_name(path.name + ".part")
+    torch.jit.save(clf.module, str(tmp), _extra_files={META_NAME: json.dumps(clf.meta)})
+    os.replace(tmp, path)
+
+
 def save_torch(clf: TorchClassifier, path: Path) -> None:
     import torch
 
@@ -109,7 +135,8 @@ def _card(info: dict[str, Any]) -> str:
         "",
         "Runs once per candidate track that passed the fall-physics tests and returns the",
         "probability that it is a thrown or falling object. A track scoring below the",
-        f"detector config's `classifier_threshold` (default {info['threshold']}) is not an event.",
+        "weights' own operating threshold (below) is not an event; a camera file's",
+        "`detector: {classifier_threshold: X}` sets another.",
         "",
         "## Inputs",
         "",
@@ -145,7 +172,10 @@ def _card(info: dict[str, Any]) -> str:
         "",
         "## Training data and seed",
         "",
-        f"- seed {info['seed']}; {info['train_scenes']} training scenes (seed {info['seed']}) and "
+        f"- seed {info['seed']}; {info['train_scenes']} training scenes (seed {info['seed']}): "
+        f"the models learn from the first {info['fit_scenes']}; the last {info['val_scenes']} "
+        "are the validation scenes (each model's operating threshold is chosen there, and "
+        "ultralytics validates on them); "
         f"{info['test_scenes']} held-out scenes (seed {info['seed'] + 1000}), 720p, "
         f"{info['duration']} s each, 40% without objects, {info['hard']} extra hard "
         "distractors per scene (birds gliding, diving and swooping, leaves, towels, moths at "
@@ -163,20 +193,38 @@ def _card(info: dict[str, Any]) -> str:
         "  else the distractor kind whose path the track follows most;",
         "- real footage (`shared/data/negatives`) is never used for training.",
         "",
+        "## Operating threshold (validation scenes)",
+        "",
+        "Stored with the weights (`threshold` in their metadata): "
+        f"the highest that keeps {info['val_keep']:.0%} of the validation object tracks that "
+        "pass the default physics. The held-out figures below are measured at it.",
+        "",
+        "| model | threshold | chosen as | validation object tracks kept | validation "
+        "distractor tracks rejected |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, ch in info["chosen"].items():
+        lines.append(
+            f"| {name} | {ch['threshold']:.4g} | {ch['rule']} | {ch['objects_kept']} of "
+            f"{ch['object_tracks']} | {ch['distractors_rejected']} of "
+            f"{ch['distractor_tracks']} |")
+    lines += [
+        "",
         "## Held-out metrics (tracks that pass the default physics)",
         "",
-        "| model | object tracks | kept | distractor tracks | rejected | ROC AUC |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| model | threshold | object tracks | kept | distractor tracks | rejected | ROC AUC |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, m in info["metrics"].items():
         lines.append(
-            f"| {name} | {m['object_tracks']} | {_fmt(m['object_keep_rate'], True)} | "
+            f"| {name} | {m['threshold']:.4g} | {m['object_tracks']} | "
+            f"{_fmt(m['object_keep_rate'], True)} | "
             f"{m['distractor_tracks']} | {_fmt(m['distractor_reject_rate'], True)} | "
             f"{_fmt(m['roc_auc'])} |"
         )
     kinds = sorted({k for m in info["metrics"].values() for k in m["per_kind"]})
     names = list(info["metrics"])
-    lines += ["", "Per kind (tracks; share kept by each model at the threshold):", "",
+    lines += ["", "Per kind (tracks; share kept by each model at its threshold):", "",
               "| kind | tracks | " + " | ".join(f"kept by {n}" for n in names) + " |",
               "| --- | --- | " + " | ".join("---" for _ in names) + " |"]
     for k in kinds:
@@ -216,7 +264,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("models"),
                    help="folder for the weights and MODEL_CARD.md (default models/)")
     p.add_argument("--jobs", type=int, default=2, help="scenes rendered in parallel (default 2)")
-    p.add_argument("--scenes", type=int, default=400, help="training scenes (default 400)")
+    p.add_argument("--scenes", type=int, default=400,
+                   help="training scenes, validation scenes included (default 400)")
+    p.add_argument("--val-share", type=float, default=0.2,
+                   help="share of the training scenes (the last ones) kept out of training "
+                   "to choose each model's operating threshold on (default 0.2)")
     p.add_argument("--test-scenes", type=int, default=240,
                    help="held-out scenes (default 240: over 300 tracks of each class pass the "
                    "physics)")
@@ -234,38 +286,54 @@ def run(args: argparse.Namespace) -> int:
         print("fallwatch train: error: --scenes, --test-scenes and --jobs must be positive",
               file=sys.stderr)
         return 2
+    n_val = round(args.val_share * args.scenes)
+    if not 0.0 < args.val_share < 1.0 or not 1 <= n_val < args.scenes:
+        print(f"fallwatch train: error: --val-share {args.val_share:g} of {args.scenes} "
+              "scenes: expected a share between 0 and 1 that leaves at least one validation "
+              "and one training scene", file=sys.stderr)
+        return 2
+    n_fit = args.scenes - n_val
     import torch
 
     t0 = time.perf_counter()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    train = collect(args.seed, args.scenes, args.hard, args.duration, args.jobs, "train")
+    train = collect(args.seed, n_fit, args.hard, args.duration, args.jobs, "train")
+    val = collect(args.seed, n_val, args.hard, args.duration, args.jobs, "val", start=n_fit)
     test = collect(args.seed + 1000, args.test_scenes, args.hard, args.duration, args.jobs,
                    "heldout")
     counts = Counter(c.cls for c in train if c.cls is not None)
-    log.info("collected %d training and %d held-out candidates", len(train), len(test))
+    log.info("collected %d training, %d validation and %d held-out candidates", len(train),
+             len(val), len(test))
     if counts["object"] == 0 or counts["distractor"] == 0:
         print(f"fallwatch train: error: training candidates need both classes, got "
               f"{dict(counts)}; use more --scenes", file=sys.stderr)
         return 2
-    threshold = DetectorConfig().classifier_threshold
+    def scores(model: LearnedClassifier, cands: list[Candidate]) -> np.ndarray:
+        return model.score_batch([c.track for c in cands]) if cands else np.zeros(0)
+
     clf = fit_tracknet(train, args.seed, epochs=args.epochs)
     models: dict[str, LearnedClassifier] = {TORCH_NAME: clf}
-    metrics = {TORCH_NAME: measure(clf.score_batch([c.track for c in test]) if test
-                                   else np.zeros(0), test, threshold)}
+    chosen = {TORCH_NAME: choose_threshold(scores(clf, val), val)}
+    set_threshold(clf, chosen[TORCH_NAME])
+    metrics = {TORCH_NAME: measure(scores(clf, test), test, clf.threshold)}
     with tempfile.TemporaryDirectory(prefix="fallwatch-train-") as tmp:
         save_torch(clf, Path(tmp) / TORCH_NAME)
         if not args.no_yolo:
             from pipelines.train.yolo import fit_yolo
 
             try:
-                yolo = fit_yolo(train, test, args.seed, Path(tmp), epochs=args.yolo_epochs)
+                # ultralytics validates on (and keeps its best epoch by) the validation
+                # scenes: the held-out ones stay unseen
+                yolo = fit_yolo(train, val, args.seed, Path(tmp), epochs=args.yolo_epochs)
             except ModelError as exc:
                 print(f"fallwatch train: error: {exc}", file=sys.stderr)
                 return 2
             models[YOLO_NAME] = yolo
-            metrics[YOLO_NAME] = measure(yolo.score_batch([c.track for c in test]) if test
-                                         else np.zeros(0), test, threshold)
+            chosen[YOLO_NAME] = choose_threshold(scores(yolo, val), val)
+            set_threshold(yolo, chosen[YOLO_NAME])
+            save_image_model(yolo, Path(tmp) / YOLO_NAME)
+            metrics[YOLO_NAME] = measure(scores(yolo, test), test, yolo.threshold)
         best = max(metrics, key=lambda n: metrics[n]["roc_auc"] or 0.0)
         digests = {}
         for name in models:
@@ -275,10 +343,12 @@ def run(args: argparse.Namespace) -> int:
             digests[name] = sha256(out / name)
     info = {
         "command": f"fallwatch train --seed {args.seed} --scenes {args.scenes} --test-scenes "
-                   f"{args.test_scenes} --duration {args.duration:g} --hard {args.hard} "
+                   f"{args.test_scenes} --val-share {args.val_share:g} --duration "
+                   f"{args.duration:g} --hard {args.hard} "
                    f"--epochs {args.epochs}"
                    + (" --no-yolo" if args.no_yolo else f" --yolo-epochs {args.yolo_epochs}"),
-        "seed": args.seed, "threshold": threshold, "epochs": args.epochs,
+        "seed": args.seed, "chosen": chosen, "epochs": args.epochs,
+        "val_scenes": n_val, "fit_scenes": n_fit, "val_keep": VALIDATION_KEEP,
         "yolo": not args.no_yolo, "yolo_epochs": args.yolo_epochs,
         "torch_params": sum(p.numel() for p in clf.model.parameters()),
         "default": best, "train_scenes": args.scenes, "test_scenes": args.test_scenes,
@@ -297,8 +367,9 @@ def run(args: argparse.Namespace) -> int:
     if args.report is not None:
         args.report.write_text(json.dumps(info, indent=1, default=str) + "\n", encoding="utf-8")
     for name, m in metrics.items():
-        print(f"{name}: objects kept {m['objects_kept']}/{m['object_tracks']}, distractors "
-              f"rejected {m['distractors_rejected']}/{m['distractor_tracks']}, ROC AUC "
+        print(f"{name}: threshold {m['threshold']:.4g} (validation), held out: objects kept "
+              f"{m['objects_kept']}/{m['object_tracks']}, distractors rejected "
+              f"{m['distractors_rejected']}/{m['distractor_tracks']}, ROC AUC "
               f"{_fmt(m['roc_auc'])}")
     print(f"default: {best}; wrote {out}/MODEL_CARD.md in {info['elapsed_s'] / 60:.1f} min")
     return 0

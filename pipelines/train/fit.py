@@ -8,7 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from detector.classifier import FEATURE_VERSION, FORMAT, TorchClassifier, build_tracknet
+from detector.classifier import (
+    DEFAULT_THRESHOLD,
+    FEATURE_VERSION,
+    FORMAT,
+    TorchClassifier,
+    build_tracknet,
+)
 from detector.track_features import appearance, motion_features
 from pipelines.train.collect import Candidate
 
@@ -18,6 +24,11 @@ log = logging.getLogger(__name__)
 # for which the threshold that reaches them is found
 OPERATING_THRESHOLDS = (0.9, 0.7, 0.5, 0.3, 0.1, 0.03, 0.01)
 KEEP_TARGETS = (0.95, 0.98)
+# the weights' own operating threshold keeps this share of the validation object tracks
+# (those that pass the default physics) ...
+VALIDATION_KEEP = 0.98
+# ... when there are at least this many of them; else DEFAULT_THRESHOLD stands
+MIN_VALIDATION_OBJECTS = 50
 
 
 def seed_everything(seed: int, threads: int = 2) -> None:
@@ -165,3 +176,30 @@ def measure(scores: np.ndarray, cands: Sequence[Candidate], threshold: float) ->
         "curve": curve,
         "for_keep": for_keep,
     }
+
+
+def choose_threshold(scores: np.ndarray, cands: Sequence[Candidate],
+                     keep: float = VALIDATION_KEEP) -> dict[str, Any]:
+    """The operating threshold for weights, from their scores on validation candidates:
+    the highest that keeps ``keep`` of the object tracks that pass the default physics.
+
+    Returns ``{"threshold", "keep_target", "object_tracks", "objects_kept",
+    "distractor_tracks", "distractors_rejected", "rule"}``; with fewer than
+    ``MIN_VALIDATION_OBJECTS`` object tracks the threshold is ``DEFAULT_THRESHOLD`` and
+    ``rule`` says why."""
+    sel = np.array([c.strict and c.cls is not None for c in cands], bool)
+    s = np.asarray(scores, np.float64)[sel] if len(cands) else np.zeros(0)
+    y = np.array([c.cls == "object" for c, k in zip(cands, sel, strict=True) if k], bool)
+    obj, dis = np.sort(s[y]), s[~y]
+    if len(obj) >= MIN_VALIDATION_OBJECTS:
+        # at most floor((1 - keep) n) object tracks fall below it
+        thr = float(obj[int(np.floor((1.0 - keep) * len(obj)))])
+        rule = (f"the highest threshold that keeps {keep:.0%} of the {len(obj)} validation "
+                "object tracks")
+    else:
+        thr = DEFAULT_THRESHOLD
+        rule = (f"{DEFAULT_THRESHOLD} (only {len(obj)} validation object tracks, fewer than "
+                f"{MIN_VALIDATION_OBJECTS} to choose from)")
+    return {"threshold": thr, "keep_target": keep, "rule": rule,
+            "object_tracks": len(obj), "objects_kept": int((obj >= thr).sum()),
+            "distractor_tracks": len(dis), "distractors_rejected": int((dis < thr).sum())}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detector.classifier import load_classifier
+from detector.classifier import load_classifier, operating_threshold
 from models import default_model_path
 from pipelines.camera import load_camera
 from pipelines.train.collect import (
@@ -48,7 +48,8 @@ LOOSE = {"min_accel_sigma": 0.5, "min_accel_ms2": 0.0, "min_end_speed_ms": 0.0,
 @pytest.mark.slow
 def test_shipped_weights_keep_the_sample_objects_and_reject_the_sample_distractor() -> None:
     clf = load_classifier(default_model_path())
-    thr = load_camera(SAMPLES / "day_7_0000.yaml").detector.classifier_threshold
+    thr = operating_threshold(load_camera(SAMPLES / "day_7_0000.yaml").detector
+                              .classifier_threshold, clf)
     best = {}
     for name in ("day_7_0000", "night_8_0002"):
         cands = candidates_from_video(SAMPLES / f"{name}.mp4",

@@ -43,7 +43,12 @@ def test_tiny_training_writes_both_models_and_a_card_that_describes_them(
     for heading in ("## Inputs", "## Models", "## Training data and seed",
                     "## Held-out metrics", "Per kind", "version 1", "seed 3"):
         assert heading in card
-    assert "track_torch.pt: objects kept" in r.stdout and "track_yolo.pt" in r.stdout
+    assert "track_torch.pt: threshold" in r.stdout and "track_yolo.pt" in r.stdout
+    assert "## Operating threshold (validation scenes)" in card
+    # one validation scene (20% of 6) has too few object tracks to choose from: both
+    # models carry the default bar, and say why
+    for clf in (load_classifier(torch_pt), yolo):
+        assert clf.threshold == 0.5 and "fewer than" in clf.meta["threshold_rule"]
     assert not list(out.glob("*.part"))
 
 
@@ -88,6 +93,30 @@ def test_held_out_figures_give_keep_and_reject_rates_over_thresholds() -> None:
     full = next(fk for fk in m["for_keep"] if fk["keep_target"] == 0.98)
     assert full["threshold"] == pytest.approx(0.2) and full["object_keep_rate"] == 1.0
     assert full["distractor_reject_rate"] == pytest.approx(2 / 3)
+
+
+def test_the_operating_threshold_keeps_98_percent_of_the_validation_objects() -> None:
+    """Chosen on validation tracks that pass the default physics, objects against
+    distractors: the highest threshold below which at most 2% of the objects fall."""
+    from pipelines.train.collect import Candidate
+    from pipelines.train.fit import choose_threshold
+
+    rng = np.random.default_rng(0)
+    obj = rng.permutation(np.linspace(0.01, 1.0, 100))  # the 3rd lowest is 0.03
+    dis = np.linspace(0.0, 0.5, 40)
+    # ignored: an object that fails the default physics, and a mixed track
+    scores = np.concatenate([obj, dis, [0.0, 0.0]])
+    labels = ["object"] * 100 + ["leaf"] * 40 + ["object", "mixed"]
+    strict = [True] * 140 + [False, True]
+    cands = [Candidate(None, lab, st, "v")  # type: ignore[arg-type]
+             for lab, st in zip(labels, strict, strict=True)]
+    ch = choose_threshold(scores, cands)
+    assert ch["threshold"] == pytest.approx(0.03)
+    assert (ch["object_tracks"], ch["objects_kept"]) == (100, 98)
+    assert ch["distractor_tracks"] == 40
+    assert ch["distractors_rejected"] == int((dis < 0.03).sum())
+    few = choose_threshold(scores[:10], cands[:10])  # 10 objects: too few to choose from
+    assert few["threshold"] == 0.5 and "fewer than" in few["rule"]
 
 
 def _track(xs: list[float], ys: list[float], fps: float) -> Track:

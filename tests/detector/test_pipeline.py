@@ -238,6 +238,32 @@ def test_the_classifier_threshold_alone_decides_on_its_side(p, threshold, found)
         assert ev.score == pytest.approx((1 - w) * ev.physics_score + w * p)
 
 
+class _Carrying(_Fixed):
+    """Weights that carry their own operating threshold in their metadata."""
+
+    def __init__(self, p: float, threshold: float) -> None:
+        super().__init__(p)
+        self.meta = {"threshold": threshold}
+
+
+@pytest.mark.parametrize("classifier, configured, bar, found", [
+    (_Carrying(0.1, 0.05), None, 0.05, True),   # the weights' own threshold stands
+    (_Carrying(0.1, 0.05), 0.5, 0.5, False),    # a camera file's value overrides it
+    (_Carrying(0.1, 0.2), None, 0.2, False),
+    (_Fixed(0.1), None, 0.5, False),            # weights without one: 0.5
+])
+def test_weights_bring_their_own_threshold_unless_the_config_sets_one(
+        classifier, configured, bar, found):
+    path = fall_path(1.0, 300.0, 40.0, 2.6, drag=0.005)
+    frames = render([Thing(path, radius=2.0, contrast=-40)], 110, seed=11, noise=2.0)
+    cfg = DetectorConfig(classifier_threshold=configured)
+    events, det = run(frames, calibration=CAL, config=cfg, classifier=classifier)
+    assert det.classifier_threshold == bar
+    assert (len(events) == 1) == found
+    if not found:
+        assert any(f"classifier 0.10 < {bar:g}" in why for _, why in det.rejected)
+
+
 def test_a_fall_across_a_key_frame_keeps_its_track():
     """An encoder's key frame requantises the whole picture at once: at night the new
     fine texture overloads the frame. The frames after it are coded against it, so the

@@ -24,11 +24,14 @@ log = logging.getLogger(__name__)
 # for which the threshold that reaches them is found
 OPERATING_THRESHOLDS = (0.9, 0.7, 0.5, 0.3, 0.1, 0.03, 0.01)
 KEEP_TARGETS = (0.95, 0.98)
-# the weights' own operating threshold keeps this share of the validation object tracks
-# (those that pass the default physics) ...
+# the weights' own operating threshold is chosen on validation tracks that pass the
+# default physics: the highest that keeps VALIDATION_KEEP of the object tracks, unless
+# that rejects less than VALIDATION_REJECT of the distractor tracks: then the lowest that
+# does (false alarms are what make people switch such a system off)
 VALIDATION_KEEP = 0.98
-# ... when there are at least this many of them; else DEFAULT_THRESHOLD stands
-MIN_VALIDATION_OBJECTS = 50
+VALIDATION_REJECT = 0.90
+# fewer validation tracks of either class than this: DEFAULT_THRESHOLD stands
+MIN_VALIDATION_TRACKS = 50
 
 
 def seed_everything(seed: int, threads: int = 2) -> None:
@@ -179,27 +182,39 @@ def measure(scores: np.ndarray, cands: Sequence[Candidate], threshold: float) ->
 
 
 def choose_threshold(scores: np.ndarray, cands: Sequence[Candidate],
-                     keep: float = VALIDATION_KEEP) -> dict[str, Any]:
-    """The operating threshold for weights, from their scores on validation candidates:
-    the highest that keeps ``keep`` of the object tracks that pass the default physics.
+                     keep: float = VALIDATION_KEEP,
+                     reject: float = VALIDATION_REJECT) -> dict[str, Any]:
+    """The operating threshold for weights, from their scores on validation candidates
+    that pass the default physics: the highest that keeps ``keep`` of the object tracks
+    when it also rejects ``reject`` of the distractor tracks, else the lowest that
+    rejects ``reject`` of them.
 
-    Returns ``{"threshold", "keep_target", "object_tracks", "objects_kept",
-    "distractor_tracks", "distractors_rejected", "rule"}``; with fewer than
-    ``MIN_VALIDATION_OBJECTS`` object tracks the threshold is ``DEFAULT_THRESHOLD`` and
-    ``rule`` says why."""
+    Returns ``{"threshold", "keep_target", "reject_target", "object_tracks",
+    "objects_kept", "distractor_tracks", "distractors_rejected", "rule"}``; with fewer
+    than ``MIN_VALIDATION_TRACKS`` tracks of either class the threshold is
+    ``DEFAULT_THRESHOLD`` and ``rule`` says why."""
     sel = np.array([c.strict and c.cls is not None for c in cands], bool)
     s = np.asarray(scores, np.float64)[sel] if len(cands) else np.zeros(0)
     y = np.array([c.cls == "object" for c, k in zip(cands, sel, strict=True) if k], bool)
-    obj, dis = np.sort(s[y]), s[~y]
-    if len(obj) >= MIN_VALIDATION_OBJECTS:
-        # at most floor((1 - keep) n) object tracks fall below it
-        thr = float(obj[int(np.floor((1.0 - keep) * len(obj)))])
-        rule = (f"the highest threshold that keeps {keep:.0%} of the {len(obj)} validation "
-                "object tracks")
-    else:
+    obj, dis = np.sort(s[y]), np.sort(s[~y])
+    if min(len(obj), len(dis)) < MIN_VALIDATION_TRACKS:
         thr = DEFAULT_THRESHOLD
-        rule = (f"{DEFAULT_THRESHOLD} (only {len(obj)} validation object tracks, fewer than "
-                f"{MIN_VALIDATION_OBJECTS} to choose from)")
-    return {"threshold": thr, "keep_target": keep, "rule": rule,
+        rule = (f"the default {DEFAULT_THRESHOLD}: only {len(obj)} object and {len(dis)} "
+                f"distractor validation tracks, fewer than {MIN_VALIDATION_TRACKS} of each "
+                "to choose from")
+    else:
+        # at most floor((1 - keep) n) object tracks fall below it
+        t_keep = float(obj[int(np.floor((1.0 - keep) * len(obj)))])
+        # just above the score under which ceil(reject n) distractor tracks lie
+        t_rej = float(np.nextafter(dis[int(np.ceil(reject * len(dis))) - 1], np.inf))
+        if t_keep >= t_rej:
+            thr = t_keep
+            rule = (f"the highest that keeps {keep:.0%} of the validation object tracks "
+                    f"(it rejects {reject:.0%} of the distractor tracks too)")
+        else:
+            thr = t_rej
+            rule = (f"the lowest that rejects {reject:.0%} of the validation distractor "
+                    f"tracks (keeping {keep:.0%} of the object tracks would reject fewer)")
+    return {"threshold": thr, "keep_target": keep, "reject_target": reject, "rule": rule,
             "object_tracks": len(obj), "objects_kept": int((obj >= thr).sum()),
             "distractor_tracks": len(dis), "distractors_rejected": int((dis < thr).sum())}

@@ -95,27 +95,35 @@ def test_held_out_figures_give_keep_and_reject_rates_over_thresholds() -> None:
     assert full["distractor_reject_rate"] == pytest.approx(2 / 3)
 
 
-def test_the_operating_threshold_keeps_98_percent_of_the_validation_objects() -> None:
-    """Chosen on validation tracks that pass the default physics, objects against
-    distractors: the highest threshold below which at most 2% of the objects fall."""
+def test_the_operating_threshold_keeps_98_percent_unless_too_few_distractors_go() -> None:
+    """Chosen on validation tracks that pass the default physics: the highest threshold
+    below which at most 2% of the objects fall, unless it lets more than 10% of the
+    distractors through; then the lowest that rejects 90% of them."""
     from pipelines.train.collect import Candidate
     from pipelines.train.fit import choose_threshold
 
     rng = np.random.default_rng(0)
     obj = rng.permutation(np.linspace(0.01, 1.0, 100))  # the 3rd lowest is 0.03
-    dis = np.linspace(0.0, 0.5, 40)
-    # ignored: an object that fails the default physics, and a mixed track
-    scores = np.concatenate([obj, dis, [0.0, 0.0]])
-    labels = ["object"] * 100 + ["leaf"] * 40 + ["object", "mixed"]
-    strict = [True] * 140 + [False, True]
-    cands = [Candidate(None, lab, st, "v")  # type: ignore[arg-type]
-             for lab, st in zip(labels, strict, strict=True)]
-    ch = choose_threshold(scores, cands)
-    assert ch["threshold"] == pytest.approx(0.03)
-    assert (ch["object_tracks"], ch["objects_kept"]) == (100, 98)
-    assert ch["distractor_tracks"] == 40
-    assert ch["distractors_rejected"] == int((dis < 0.03).sum())
-    few = choose_threshold(scores[:10], cands[:10])  # 10 objects: too few to choose from
+
+    def chosen(dis: np.ndarray, n_obj: int = 100) -> dict:
+        # ignored: an object that fails the default physics, and a mixed track
+        scores = np.concatenate([obj[:n_obj], dis, [0.0, 0.0]])
+        labels = ["object"] * n_obj + ["leaf"] * len(dis) + ["object", "mixed"]
+        strict = [True] * (n_obj + len(dis)) + [False, True]
+        cands = [Candidate(None, lab, st, "v")  # type: ignore[arg-type]
+                 for lab, st in zip(labels, strict, strict=True)]
+        return choose_threshold(scores, cands)
+
+    low = chosen(np.linspace(0.0, 0.02, 60))  # both targets reachable
+    assert low["threshold"] == pytest.approx(0.03)
+    assert (low["object_tracks"], low["objects_kept"]) == (100, 98)
+    assert (low["distractor_tracks"], low["distractors_rejected"]) == (60, 60)
+    high = np.linspace(0.0, 0.5, 60)  # at 0.03, 56 of 60 distractors would pass
+    ch = chosen(high)
+    assert ch["threshold"] == pytest.approx(high[53])  # just above the 54th lowest
+    assert ch["distractors_rejected"] == 54 and "rejects 90%" in ch["rule"]
+    assert ch["objects_kept"] == int((obj >= high[53]).sum())
+    few = chosen(high, n_obj=10)  # 10 objects: too few to choose from
     assert few["threshold"] == 0.5 and "fewer than" in few["rule"]
 
 

@@ -55,6 +55,8 @@ class TimedClassifier:
 
     def __init__(self, inner: TrackClassifier) -> None:
         self.inner = inner
+        # the weights' metadata, so that the detector applies their operating threshold
+        self.meta = getattr(inner, "meta", None)
         self.calls = 0
         self.cpu_s = 0.0
 

@@ -187,9 +187,8 @@ def evaluate_scene(video: Path, model: str | None = None,
     With ``model`` (classifier weights), the detector emits every candidate that passes
     the physics with its classifier score; the scene is scored on those that reach the
     config's ``classifier_threshold`` (when None, the weights' own) and ``min_score``, as
-    analyze would emit them, and
-    ``pr`` holds ``[threshold, matched, false_alarms]`` over ``PR_THRESHOLDS`` and the
-    threshold in use.
+    analyze would emit them, and ``pr`` holds ``[threshold, matched, false_alarms]`` over
+    ``PR_THRESHOLDS`` and the threshold in use.
 
     Returns the score with ``scene``, ``frames``, ``wall_s``, ``cpu_s``, ``complete``,
     ``width``/``height``/``fps``; an unreadable scene gives ``{"scene", "error"}``.

@@ -4,8 +4,8 @@ One command: render training scenes (seed S) and held-out scenes (seed S + 1000)
 hard distractors, collect the detector's candidate tracks, label them, train the plain
 torch model and (with the ``yolo`` extra) the YOLO classifier on all but the last
 ``--val-share`` of the training scenes, choose each model's operating threshold on those
-validation scenes (the highest that keeps 98% of their object tracks; it is stored with
-the weights), measure both on the held-out tracks that pass the default physics at that
+validation scenes (:func:`pipelines.train.fit.choose_threshold`; it is stored with the
+weights), measure both on the held-out tracks that pass the default physics at that
 threshold, keep the better one (ROC AUC) as the default, and write
 ``OUT/track_torch.pt``, ``OUT/track_yolo.pt``, ``OUT/DEFAULT`` and ``OUT/MODEL_CARD.md``.
 Same seed, same machine: same weights.

@@ -211,7 +211,6 @@ class TorchClassifier:
         self.path = path
         self.name = path.name if path is not None else "track_torch (in memory)"
         self.sha256 = _file_sha256(path)
-        self.threshold = weights_threshold(meta)  # its own operating threshold
 
     @classmethod
     def load(cls, path: Path) -> TorchClassifier:
@@ -232,6 +231,11 @@ class TorchClassifier:
             raise ModelError(f"{path}: weights do not fit the network this fallwatch builds: "
                              f"{str(exc).splitlines()[0]}") from exc
         return cls(model, meta, path)
+
+    @property
+    def threshold(self) -> float:
+        """Its own operating threshold (:func:`weights_threshold` of its metadata)."""
+        return weights_threshold(self.meta)
 
     def score(self, track: Track) -> float | None:
         p = self.score_batch([track])
@@ -260,7 +264,6 @@ class ImageClassifier:
         self.path = path
         self.name = path.name if path is not None else "image classifier (in memory)"
         self.sha256 = _file_sha256(path)
-        self.threshold = weights_threshold(meta)  # its own operating threshold
         self.positive = int(meta.get("positive_index", 1))
 
     @classmethod
@@ -281,6 +284,11 @@ class ImageClassifier:
         meta = _check_meta(meta, path, "torchscript-image")
         module.eval()
         return cls(module, meta, path)
+
+    @property
+    def threshold(self) -> float:
+        """Its own operating threshold (:func:`weights_threshold` of its metadata)."""
+        return weights_threshold(self.meta)
 
     def score(self, track: Track) -> float | None:
         return float(self.score_batch([track])[0])

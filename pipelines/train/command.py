@@ -35,7 +35,6 @@ from detector.classifier import (
     LearnedClassifier,
     ModelError,
     TorchClassifier,
-    weights_threshold,
 )
 from pipelines.runtime import worker_pool
 from pipelines.synth.scene import SynthOptions
@@ -104,7 +103,6 @@ def sha256(path: Path) -> str:
 def set_threshold(clf: LearnedClassifier, chosen: dict[str, Any]) -> None:
     """Store the operating threshold chosen on validation scenes with the weights."""
     clf.meta = {**clf.meta, "threshold": chosen["threshold"], "threshold_rule": chosen["rule"]}
-    clf.threshold = weights_threshold(clf.meta)
 
 
 def save_image_model(clf: ImageClassifier, path: Path) -> None:

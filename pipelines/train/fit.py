@@ -126,6 +126,22 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
     return float((r[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
+def split_scores(scores: np.ndarray, cands: Sequence[Candidate]) -> tuple[np.ndarray,
+                                                                         np.ndarray]:
+    """(object scores, distractor scores) of the candidates that pass the default physics;
+    ``mixed`` ones are neither class."""
+    sel = np.array([c.strict and c.cls is not None for c in cands], bool)
+    s = np.asarray(scores, np.float64)[sel] if len(cands) else np.zeros(0)
+    y = np.array([c.cls == "object" for c, k in zip(cands, sel, strict=True) if k], bool)
+    return s[y], s[~y]
+
+
+def keep_threshold(obj: np.ndarray, keep: float) -> float:
+    """The highest threshold that keeps ``keep`` of the (non-empty) object scores ``obj``:
+    at most floor((1 - keep) n) of them fall below it."""
+    return float(np.sort(obj)[int(np.floor((1.0 - keep) * len(obj)))])
+
+
 def measure(scores: np.ndarray, cands: Sequence[Candidate], threshold: float) -> dict[str, Any]:
     """Held-out figures at ``threshold`` over the candidates that pass the default physics.
 
@@ -141,9 +157,9 @@ def measure(scores: np.ndarray, cands: Sequence[Candidate], threshold: float) ->
         per_kind[kind] = {"tracks": int(sel.sum()), "kept": passed,
                           "rejected": int(sel.sum()) - passed}
     clear = np.array([c.cls is not None for c in strict], bool)
-    s = s_all[clear]
-    y = np.array([c.cls == "object" for c in strict if c.cls is not None], np.float32)
-    obj, dis = s[y > 0.5], s[y <= 0.5]
+    obj, dis = split_scores(scores, cands)
+    s = np.concatenate([obj, dis])
+    y = np.concatenate([np.ones(len(obj), np.float32), np.zeros(len(dis), np.float32)])
     n_obj, n_dis = len(obj), len(dis)
 
     def rates(thr: float) -> tuple[float | None, float | None]:
@@ -159,10 +175,8 @@ def measure(scores: np.ndarray, cands: Sequence[Candidate], threshold: float) ->
     curve = [point(thr) for thr in OPERATING_THRESHOLDS]
     for_keep = []
     if n_obj and n_dis:
-        ranked = np.sort(obj)
-        # the highest threshold that still keeps ``target`` of the object tracks
-        for_keep = [point(float(ranked[int(np.floor((1.0 - target) * n_obj))]),
-                          keep_target=target) for target in KEEP_TARGETS]
+        for_keep = [point(keep_threshold(obj, target), keep_target=target)
+                    for target in KEEP_TARGETS]
     kept_obj = int((obj >= threshold).sum())
     rej_dis = int((dis < threshold).sum())
     return {
@@ -193,18 +207,15 @@ def choose_threshold(scores: np.ndarray, cands: Sequence[Candidate],
     "objects_kept", "distractor_tracks", "distractors_rejected", "rule"}``; with fewer
     than ``MIN_VALIDATION_TRACKS`` tracks of either class the threshold is
     ``DEFAULT_THRESHOLD`` and ``rule`` says why."""
-    sel = np.array([c.strict and c.cls is not None for c in cands], bool)
-    s = np.asarray(scores, np.float64)[sel] if len(cands) else np.zeros(0)
-    y = np.array([c.cls == "object" for c, k in zip(cands, sel, strict=True) if k], bool)
-    obj, dis = np.sort(s[y]), np.sort(s[~y])
+    obj, dis = split_scores(scores, cands)
+    dis = np.sort(dis)
     if min(len(obj), len(dis)) < MIN_VALIDATION_TRACKS:
         thr = DEFAULT_THRESHOLD
         rule = (f"the default {DEFAULT_THRESHOLD}: only {len(obj)} object and {len(dis)} "
                 f"distractor validation tracks, fewer than {MIN_VALIDATION_TRACKS} of each "
                 "to choose from")
     else:
-        # at most floor((1 - keep) n) object tracks fall below it
-        t_keep = float(obj[int(np.floor((1.0 - keep) * len(obj)))])
+        t_keep = keep_threshold(obj, keep)
         # just above the score under which ceil(reject n) distractor tracks lie
         t_rej = float(np.nextafter(dis[int(np.ceil(reject * len(dis))) - 1], np.inf))
         if t_keep >= t_rej:

@@ -20,8 +20,13 @@ it apart).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import hashlib
 import json
 import logging
+import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,6 +213,85 @@ def collect_scene(job: CollectJob) -> list[Candidate]:
                                     spec.rain_drops > 0)
         out.append(Candidate(tr, label, strict, name, on))
     return out
+
+
+# the code that decides what a scene's candidates are (the scene generator, the detector,
+# the labelling by the scoring rule, the camera file): a change to any of it makes every
+# cached scene stale
+_ROOT = Path(__file__).resolve().parents[2]
+CANDIDATE_SOURCES = ("detector", "pipelines/synth", "pipelines/train/collect.py",
+                     "pipelines/evaluate.py", "pipelines/camera.py")
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """sha256 of the Python sources in ``CANDIDATE_SOURCES`` (paths and contents)."""
+    h = hashlib.sha256()
+    for name in CANDIDATE_SOURCES:
+        top = _ROOT / name
+        files = sorted(top.rglob("*.py")) if top.is_dir() else [top]
+        for f in files:
+            h.update(f.relative_to(_ROOT).as_posix().encode())
+            h.update(b"\0")
+            h.update(f.read_bytes())
+            h.update(b"\0")
+    return h.hexdigest()
+
+
+class CandidateCache:
+    """Each scene's labelled candidates, kept on disk between ``fallwatch train`` runs.
+
+    Collecting is most of a training run (rendering and running the detector over
+    hundreds of scenes); the candidates of a scene depend only on its job (seed, index,
+    scene options, hard distractors), the collection physics and the code in
+    ``CANDIDATE_SOURCES``, so a run that changes only the training (epochs, model,
+    features computed from the tracks) can reuse them. A file's name carries a digest of
+    all of that: a change of code or options is a new name, never a stale hit.
+
+    Files are pickles, written whole (to a temporary name, then renamed): point the cache
+    only at a folder you trust. An unreadable file is collected again.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.hits = 0
+        self.misses = 0
+
+    def path(self, job: CollectJob) -> Path:
+        key = json.dumps({"seed": job.seed, "index": job.index, "hard": job.hard,
+                          "prefix": job.prefix, "opts": dataclasses.asdict(job.opts),
+                          "collect": COLLECT_OVERRIDES, "code": code_digest()},
+                         sort_keys=True, default=str)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+        return self.root / f"{job.prefix}_{job.seed}_{job.index:04d}-{digest}.pkl"
+
+    def load(self, job: CollectJob) -> list[Candidate] | None:
+        """The cached candidates of ``job``, or None (not cached, or unreadable)."""
+        path = self.path(job)
+        if not path.is_file():
+            self.misses += 1
+            return None
+        try:
+            with path.open("rb") as f:
+                got = pickle.load(f)
+            if not isinstance(got, list) or not all(isinstance(c, Candidate) for c in got):
+                raise TypeError(f"expected a list of candidates, found {type(got).__name__}")
+        except Exception as exc:  # a torn or foreign file: collect the scene again
+            log.warning("candidate cache %s unreadable (%s); collecting the scene again",
+                        path, exc)
+            self.misses += 1
+            return None
+        self.hits += 1
+        result: list[Candidate] = got
+        return result
+
+    def store(self, job: CollectJob, cands: list[Candidate]) -> None:
+        path = self.path(job)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
+        with tmp.open("wb") as f:
+            pickle.dump(cands, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
 
 
 def candidates_from_video(video: Path, camera: CameraFile | None = None,

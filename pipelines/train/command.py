@@ -42,6 +42,7 @@ from pipelines.train.collect import (
     COLLECT_OVERRIDES,
     MIN_ON_OBJECT,
     Candidate,
+    CandidateCache,
     CollectJob,
     collect_scene,
 )
@@ -68,28 +69,41 @@ def scene_options(duration_s: float) -> SynthOptions:
 
 
 def collect(seed: int, count: int, hard: int, duration_s: float, jobs: int,
-            prefix: str, start: int = 0) -> list[Candidate]:
+            prefix: str, start: int = 0,
+            cache: CandidateCache | None = None) -> list[Candidate]:
     """Labelled candidates from scenes ``start`` .. ``start + count - 1`` of ``seed`` (in
-    scene order)."""
+    scene order). With a ``cache``, scenes found there are not collected again, and each
+    scene collected is stored there as soon as it is done."""
     opts = scene_options(duration_s)
-    todo = [CollectJob(seed, i, opts, hard, prefix) for i in range(start, start + count)]
-    out: list[Candidate] = []
+    jobs_all = [CollectJob(seed, i, opts, hard, prefix) for i in range(start, start + count)]
+    per_scene: list[list[Candidate] | None] = [None] * count
+    if cache is not None:
+        per_scene = [cache.load(j) for j in jobs_all]
+    todo = [k for k in range(count) if per_scene[k] is None]
+    done = count - len(todo)
     t0 = time.perf_counter()
+    if done:
+        log.info("%s: %d/%d scenes from the cache %s", prefix, done, count,
+                 cache.root if cache is not None else "")
 
-    def took(i: int, cands: list[Candidate]) -> None:
-        out.extend(cands)
-        if (i + 1) % 20 == 0 or i + 1 == count:
-            log.info("%s: %d/%d scenes, %d candidates, %.0f s", prefix, i + 1, count, len(out),
-                     time.perf_counter() - t0)
+    def took(k: int, cands: list[Candidate]) -> None:
+        nonlocal done
+        per_scene[k] = cands
+        if cache is not None:
+            cache.store(jobs_all[k], cands)
+        done += 1
+        if done % 20 == 0 or done == count:
+            log.info("%s: %d/%d scenes, %.0f s", prefix, done, count, time.perf_counter() - t0)
 
-    if jobs > 1:
+    if jobs > 1 and len(todo) > 1:
         with worker_pool(jobs) as pool:
-            for i, cands in enumerate(pool.map(collect_scene, todo, chunksize=1)):
-                took(i, cands)
+            for k, cands in zip(todo, pool.map(collect_scene, [jobs_all[k] for k in todo],
+                                               chunksize=1), strict=True):
+                took(k, cands)
     else:
-        for i, j in enumerate(todo):
-            took(i, collect_scene(j))
-    return out
+        for k in todo:
+            took(k, collect_scene(jobs_all[k]))
+    return [c for cands in per_scene if cands is not None for c in cands]
 
 
 def sha256(path: Path) -> str:
@@ -285,6 +299,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--yolo-epochs", type=int, default=12, help="YOLO epochs (default 12)")
     p.add_argument("--no-yolo", action="store_true", help="skip the ultralytics model")
     p.add_argument("--report", type=Path, metavar="JSON", help="also write every figure here")
+    p.add_argument("--cache", type=Path, metavar="DIR",
+                   help="keep each scene's candidate tracks in DIR and reuse them in a later "
+                   "run with the same seed, scene options and collection code (a change to "
+                   "the detector, the generator or the labelling collects again); the "
+                   "weights come out the same. Files are pickles: use a folder you trust")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -304,10 +323,13 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    train = collect(args.seed, n_fit, args.hard, args.duration, args.jobs, "train")
-    val = collect(args.seed, n_val, args.hard, args.duration, args.jobs, "val", start=n_fit)
+    cache = CandidateCache(args.cache) if args.cache is not None else None
+    train = collect(args.seed, n_fit, args.hard, args.duration, args.jobs, "train",
+                    cache=cache)
+    val = collect(args.seed, n_val, args.hard, args.duration, args.jobs, "val", start=n_fit,
+                  cache=cache)
     test = collect(args.seed + 1000, args.test_scenes, args.hard, args.duration, args.jobs,
-                   "heldout")
+                   "heldout", cache=cache)
     counts = Counter(c.cls for c in train if c.cls is not None)
     log.info("collected %d training, %d validation and %d held-out candidates", len(train),
              len(val), len(test))

@@ -14,7 +14,7 @@ import torch
 
 from detector.classifier import ImageClassifier, TorchClassifier, load_classifier
 from detector.tracking import Track
-from pipelines.train.collect import CollectJob, collect_scene, label_candidate
+from pipelines.train.collect import CandidateCache, CollectJob, collect_scene, label_candidate
 from pipelines.train.command import scene_options
 from pipelines.train.fit import fit_tracknet
 
@@ -150,3 +150,50 @@ def test_a_track_mostly_off_the_object_is_mixed_not_an_object() -> None:
     # 2 points: not a hit at all
     xs = [100.0] * 2 + [300.0] * 8
     assert label_candidate(_track(xs, on_obj[1], fps), 1.0, fps, truth, [], True)[0] == "rain"
+
+
+def test_the_candidate_cache_gives_back_the_same_tracks_and_never_a_stale_scene(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    import pipelines.train.collect as collect_mod
+    import pipelines.train.command as command
+
+    cache = CandidateCache(tmp_path / "cache")
+    first = command.collect(11, 2, 12, 4.0, 1, "train", cache=cache)
+    files = sorted((tmp_path / "cache").glob("*.pkl"))
+    assert [f.name.split("-")[0] for f in files] == ["train_11_0000", "train_11_0001"]
+    assert first and not list((tmp_path / "cache").glob("*.part"))
+
+    def no_rendering(job: CollectJob) -> list[object]:
+        raise AssertionError(f"scene {job.index} collected again")
+
+    monkeypatch.setattr(command, "collect_scene", no_rendering)
+    again = command.collect(11, 2, 12, 4.0, 1, "train", cache=CandidateCache(tmp_path / "cache"))
+    assert [(c.label, c.strict, c.scene) for c in again] == \
+        [(c.label, c.strict, c.scene) for c in first]
+    for a, b in zip(first, again, strict=True):
+        assert np.array_equal(a.track.x, b.track.x) and np.array_equal(a.track.t, b.track.t)
+        assert np.array_equal(a.track.crops, b.track.crops)
+
+    # other options, or other collection code, are other files: nothing stale comes back
+    calls: list[int] = []
+
+    def counted(job: CollectJob) -> list[object]:
+        calls.append(job.index)
+        return []
+
+    monkeypatch.setattr(command, "collect_scene", counted)
+    command.collect(11, 2, 13, 4.0, 1, "train", cache=CandidateCache(tmp_path / "cache"))
+    assert calls == [0, 1]
+    monkeypatch.setattr(collect_mod, "code_digest", lambda: "another detector")
+    command.collect(11, 1, 12, 4.0, 1, "train", cache=CandidateCache(tmp_path / "cache"))
+    assert calls == [0, 1, 0]
+    monkeypatch.undo()
+
+    # a torn file is collected again, with a warning naming it
+    monkeypatch.setattr(command, "collect_scene", counted)
+    files[1].write_bytes(files[1].read_bytes()[:100])
+    calls.clear()
+    got = command.collect(11, 2, 12, 4.0, 1, "train", cache=CandidateCache(tmp_path / "cache"))
+    assert calls == [1] and files[1].name in caplog.text and "unreadable" in caplog.text
+    assert len(got) == sum(c.scene == "train_11_0000" for c in first)

@@ -238,15 +238,28 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries whose kernels shape the candidates (another OpenCV may
+    round a resize differently)."""
+    import scipy
+    import skimage
+
+    return {"numpy": np.__version__, "opencv": str(getattr(cv2, "__version__", "?")),
+            "scipy": scipy.__version__,
+            "scikit-image": str(getattr(skimage, "__version__", "?"))}
+
+
 class CandidateCache:
     """Each scene's labelled candidates, kept on disk between ``fallwatch train`` runs.
 
     Collecting is most of a training run (rendering and running the detector over
     hundreds of scenes); the candidates of a scene depend only on its job (seed, index,
     scene options, hard distractors), the collection physics and the code in
-    ``CANDIDATE_SOURCES``, so a run that changes only the training (epochs, model,
-    features computed from the tracks) can reuse them. A file's name carries a digest of
-    all of that: a change of code or options is a new name, never a stale hit.
+    ``CANDIDATE_SOURCES`` (and the versions of the libraries it runs on), so a run that
+    changes only the training (epochs, model, features computed from the tracks) can
+    reuse them. A file's name carries a digest of all of that: a change of code, options
+    or libraries is a new name, never a stale hit.
 
     Files are pickles, written whole (to a temporary name, then renamed): point the cache
     only at a folder you trust. An unreadable file is collected again.
@@ -255,13 +268,12 @@ class CandidateCache:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.hits = 0
-        self.misses = 0
 
     def path(self, job: CollectJob) -> Path:
         key = json.dumps({"seed": job.seed, "index": job.index, "hard": job.hard,
                           "prefix": job.prefix, "opts": dataclasses.asdict(job.opts),
-                          "collect": COLLECT_OVERRIDES, "code": code_digest()},
+                          "collect": COLLECT_OVERRIDES, "code": code_digest(),
+                          "libraries": library_versions()},
                          sort_keys=True, default=str)
         digest = hashlib.sha256(key.encode()).hexdigest()[:20]
         return self.root / f"{job.prefix}_{job.seed}_{job.index:04d}-{digest}.pkl"
@@ -270,7 +282,6 @@ class CandidateCache:
         """The cached candidates of ``job``, or None (not cached, or unreadable)."""
         path = self.path(job)
         if not path.is_file():
-            self.misses += 1
             return None
         try:
             with path.open("rb") as f:
@@ -280,18 +291,19 @@ class CandidateCache:
         except Exception as exc:  # a torn or foreign file: collect the scene again
             log.warning("candidate cache %s unreadable (%s); collecting the scene again",
                         path, exc)
-            self.misses += 1
             return None
-        self.hits += 1
         result: list[Candidate] = got
         return result
 
     def store(self, job: CollectJob, cands: list[Candidate]) -> None:
         path = self.path(job)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
-        with tmp.open("wb") as f:
-            pickle.dump(cands, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        try:
+            with tmp.open("wb") as f:
+                pickle.dump(cands, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)  # only left when writing failed
 
 
 def candidates_from_video(video: Path, camera: CameraFile | None = None,

@@ -93,7 +93,9 @@ def collect(seed: int, count: int, hard: int, duration_s: float, jobs: int,
             cache.store(jobs_all[k], cands)
         done += 1
         if done % 20 == 0 or done == count:
-            log.info("%s: %d/%d scenes, %.0f s", prefix, done, count, time.perf_counter() - t0)
+            found = sum(len(c) for c in per_scene if c is not None)
+            log.info("%s: %d/%d scenes, %d candidates, %.0f s", prefix, done, count, found,
+                     time.perf_counter() - t0)
 
     if jobs > 1 and len(todo) > 1:
         with worker_pool(jobs) as pool:

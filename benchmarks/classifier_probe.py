@@ -55,10 +55,14 @@ class TimedClassifier:
 
     def __init__(self, inner: TrackClassifier) -> None:
         self.inner = inner
-        # the weights' metadata, so that the detector applies their operating threshold
-        self.meta = getattr(inner, "meta", None)
         self.calls = 0
         self.cpu_s = 0.0
+
+    @property
+    def meta(self) -> Any:
+        """The wrapped weights' metadata, so that the detector applies their operating
+        threshold (read through, never a copy that could go stale)."""
+        return getattr(self.inner, "meta", None)
 
     def score(self, track: Track) -> float | None:
         c0 = time.process_time()

@@ -82,9 +82,8 @@ def collect(seed: int, count: int, hard: int, duration_s: float, jobs: int,
     todo = [k for k in range(count) if per_scene[k] is None]
     done = count - len(todo)
     t0 = time.perf_counter()
-    if done:
-        log.info("%s: %d/%d scenes from the cache %s", prefix, done, count,
-                 cache.root if cache is not None else "")
+    if cache is not None and done:
+        log.info("%s: %d/%d scenes from the cache %s", prefix, done, count, cache.root)
 
     def took(k: int, cands: list[Candidate]) -> None:
         nonlocal done

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.runtime import worker_pool
-from pipelines.synth.scene import RESOLUTIONS, SynthOptions, sample_scene
+from pipelines.synth.scene import RESOLUTIONS, SynthOptions, add_hard_distractors, sample_scene
 from pipelines.synth.writer import write_scene
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--fps", default="25:0.7,30:0.2,15:0.1", help="frame rates with weights")
     p.add_argument("--max-objects", type=int, default=3, help="most objects per scene (default 3)")
+    p.add_argument(
+        "--hard",
+        type=int,
+        default=0,
+        help="extra hard distractors per scene, of the kinds that fall or swoop like objects "
+        "(birds gliding, swooping and diving, leaves, towels shaken out, moths at the lens): "
+        "what the learned classifier is for (default 0)",
+    )
     p.add_argument("--jobs", type=int, default=1, help="scenes rendered in parallel")
     p.add_argument(
         "--contact-sheet",
@@ -87,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
     ):
         log.error("--count, --duration, --distractor-duration and --max-objects must be positive")
         return 2
+    if args.hard < 0:
+        log.error("--hard must be 0 or more, got %d", args.hard)
+        return 2
     try:
         opts = SynthOptions(
             distractor_share=args.distractor_share,
@@ -108,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
             opts,
             f"{args.prefix}_{args.seed}_{args.start + i:04d}",
             args.out_dir,
+            args.hard,
         )
         for i in range(args.count)
     ]
@@ -126,9 +138,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _one(job: tuple[int, int, SynthOptions, str, Path]) -> dict[str, Any]:
-    seed, index, opts, name, out = job
-    return write_scene(sample_scene(seed, index, opts, name), out)
+def _one(job: tuple[int, int, SynthOptions, str, Path, int]) -> dict[str, Any]:
+    seed, index, opts, name, out, hard = job
+    spec = sample_scene(seed, index, opts, name)
+    if hard:
+        add_hard_distractors(spec, hard, seed)
+    return write_scene(spec, out)
 
 
 def _report(stats: dict[str, Any]) -> None:

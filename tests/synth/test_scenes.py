@@ -87,7 +87,27 @@ def test_calibration_maps_a_known_window_to_its_floor(tmp_path: Path, index: int
     assert checked >= 10
 
 
+def test_hard_distractors_join_the_scene_and_its_truth_and_change_nothing_else(
+    scenes: Path, tmp_path: Path
+) -> None:
+    """``--hard N``: N more distractors of the kinds that fall like objects, in the frames
+    and in the truth file; the scene's own objects and distractors stay as they were."""
+    args = ["--count", "1", "--seed", "11", "--start", "1", *ARGS]
+    assert main(["synth", str(tmp_path), *args, "--hard", "12"]) == 0
+    plain = json.loads((scenes / "scene_11_0001.truth.json").read_text())
+    hard = json.loads((tmp_path / "scene_11_0001.truth.json").read_text())
+    assert hard["objects"] == plain["objects"]
+    n = len(plain["distractors"])
+    assert hard["distractors"][:n] == plain["distractors"]
+    extra = hard["distractors"][n:]
+    assert extra and {d["kind"] for d in extra} <= {"bird", "leaf", "towel", "insect"}
+    assert decoded_hashes(tmp_path / "scene_11_0001.mp4") != decoded_hashes(
+        scenes / "scene_11_0001.mp4"
+    )
+
+
 def test_bad_options_exit_2(tmp_path: Path) -> None:
+    assert main(["synth", str(tmp_path), "--hard", "-1"]) == 2
     assert main(["synth", str(tmp_path), "--night-share", "1.5"]) == 2
     assert main(["synth", str(tmp_path), "--count", "0"]) == 2
     assert main(["synth", str(tmp_path), "--resolutions", "8k"]) == 2

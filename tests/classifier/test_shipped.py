@@ -21,7 +21,7 @@ from pipelines.train.fit import roc_auc
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_videos"
-MIN_AUC = 0.9  # shipped weights measured 0.99 on this set (43 tracks, 21 objects)
+MIN_AUC = 0.9  # the shipped weights measured 0.957 here (59 tracks, 26 objects)
 
 
 @pytest.mark.slow
@@ -37,16 +37,11 @@ def test_shipped_weights_separate_objects_from_distractors_on_a_small_seeded_set
     assert auc is not None and auc >= MIN_AUC, auc
 
 
-# physics loosened until the distractor clip yields a candidate track at all
-LOOSE = {"min_accel_sigma": 0.5, "min_accel_ms2": 0.0, "min_end_speed_ms": 0.0,
-         "max_rise_frac": 1.0, "max_fit_rms_px": 50.0, "max_horizontal_ratio": 100.0,
-         "min_fall_m": 0.0, "min_score": 0.0, "max_residual": 50.0, "max_outlier_frac": 0.9,
-         "entry_margin_hps": 1.0, "max_entry_speed_ms": 100.0, "min_hit_ratio": 0.0,
-         "max_growth": 1000.0}
-
-
 @pytest.mark.slow
-def test_shipped_weights_keep_the_sample_objects_and_reject_the_sample_distractor() -> None:
+def test_shipped_weights_keep_the_sample_objects_and_refuse_the_hard_sample_distractors() -> None:
+    """The tracks the detector offers the classifier with the default physics: each object
+    clip's best object track is kept, and every track of ``hard_2026_0000`` (distractors
+    that fall like objects: physics alone raises an alarm there) is refused."""
     clf = load_classifier(default_model_path())
     thr = operating_threshold(load_camera(SAMPLES / "day_7_0000.yaml").detector
                               .classifier_threshold, clf)
@@ -57,11 +52,8 @@ def test_shipped_weights_keep_the_sample_objects_and_reject_the_sample_distracto
         scores = [t.meta["classifier"] for t, label in cands if label == "object"]
         assert scores, name
         best[name] = max(scores)
-    cam = load_camera(SAMPLES / "distractors_9_0005.yaml")
-    cam = cam.model_copy(update={"detector": cam.detector.model_copy(update=LOOSE)})
-    dis = [t.meta["classifier"] for t, label in
-           candidates_from_video(SAMPLES / "distractors_9_0005.mp4", cam, clf)
-           if label == "distractor"]
-    assert dis
-    # each object clip keeps its best object track; the distractor clip's tracks are refused
+    hard = candidates_from_video(SAMPLES / "hard_2026_0000.mp4",
+                                 load_camera(SAMPLES / "hard_2026_0000.yaml"), clf)
+    assert hard and all(label == "distractor" for _, label in hard)
+    dis = [t.meta["classifier"] for t, _ in hard]
     assert min(best.values()) >= thr > max(dis), (best, dis)

@@ -65,6 +65,17 @@ def test_distractor_samples_raise_no_event(name: str) -> None:
     assert out["events"] == []
 
 
+def test_the_classifier_refuses_the_hard_sample_that_physics_alone_lets_through() -> None:
+    """``hard_2026_0000``: 6 s of distractors only, 20 of them of the kinds that fall like
+    objects (``fallwatch synth --hard 20``; the first scene of seed 2026 on which physics
+    alone raised an alarm). The default run, with the shipped classifier, raises none."""
+    alone, truth = _scene("hard_2026_0000", "--no-classifier")
+    assert not truth["objects"] and len(truth["distractors"]) >= 20
+    assert score_scene(alone["events"], truth)["false_alarms"] >= 1
+    out, _ = _scene("hard_2026_0000")
+    assert out["complete"] and out["events"] == []
+
+
 def test_real_swaying_tree_footage_raises_no_event() -> None:
     out = _analyze(NEGATIVES / "opencv_tree.avi")
     assert out["complete"] and out["frames"] == 68

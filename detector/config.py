@@ -722,6 +722,23 @@ class DetectorConfig(BaseModel):
         "No track may end faster than this plus what gravity adds over its duration (rain "
         "streaks near the lens map onto the wall at 30-40 m/s).",
     )
+    max_speedup_g: float = Field(
+        default=1.35,
+        ge=0.0,
+        le=10.0,
+        description="With calibration: a falling object's speed down the wall, fitted over "
+        "every run of 4 points, grows between two runs by at most this many times what "
+        "gravity adds (plus three standard errors and speedup_slack_ms); the 3-D fit has the "
+        "last word, as an object thrown towards the camera speeds up faster there. A slow "
+        "leaf linked across a gap to a streak near the lens gains 20-30 m/s in a fraction of "
+        "a second. 0 disables.",
+    )
+    speedup_slack_ms: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=50.0,
+        description="m/s of measurement noise allowed on top of max_speedup_g.",
+    )
     early_fit_s: float = Field(
         default=0.8,
         ge=0.1,

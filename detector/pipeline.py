@@ -317,6 +317,15 @@ class Detector:
             # ``piece``: this track as the tracker ended it; ``chain``: what a later piece
             # may join if this one is refused (with ``rejoin_chain``, the pieces so far)
             piece = chain = tr
+            if not v.accepted and v.split is not None:
+                # two things linked: the later one may be a fall of its own, whose start
+                # the earlier one hid (a pot falling off a sill past the towel on it)
+                later = _window(tr, v.split, len(tr))
+                sv = judge(later, self.geom, self.cfg, self.rescues)
+                if not sv.accepted and sv.late:
+                    sv = judge(later, self.geom, self._late_cfg, self.rescues)
+                if sv.accepted:
+                    tr, v = later, sv
             if not v.accepted:
                 joined = self._rejoin(tr)
                 if joined is not None:

@@ -125,6 +125,8 @@ class Verdict:
             ``release_lookback_s``), ending faster than an entry plus gravity, or too short
             to show its acceleration. A faint start of the fall may be found by looking
             back (:mod:`detector.retrace`).
+        split: refused as two things linked by a jump in speed (``max_speedup_g``): the
+            index of the first point of the later thing, which may be a fall of its own.
     """
 
     accepted: bool
@@ -141,6 +143,7 @@ class Verdict:
     fall_m: float | None = None
     residual: float = 0.0
     late: bool = False
+    split: int | None = None
 
 
 def median(a: np.ndarray) -> float:
@@ -464,6 +467,18 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
         # (or a fall seen late, already fast: its faint start may be found)
         return geometric_failure(f"ends at {v_end:.1f} m/s: faster than {cfg.max_entry_speed_ms}"
                                  f" m/s plus {dur:.2f} s of gravity", late=below_top, **common)
+    if cal is not None and cfg.max_speedup_g > 0:
+        # metres on the wall of one work px up or down at each point (far more near the
+        # top of the picture than at the track's middle), times the centroid's error,
+        # which grows with the blob (a tumbling cloth's centroid wanders)
+        below = -cal.to_wall(np.stack([x_in, y_in + geom.scale], axis=1))[:, 1]
+        step = np.abs(below - down_s)
+        err = (sig + cfg.residual_size_frac * np.sqrt(np.maximum(track.area, 1.0))) * step
+        faster = _speedup(ti, down_s[inl], err[inl], cfg)
+        if faster is not None:
+            idx = np.flatnonzero(inl)
+            split = _cut(t, down_s, int(idx[faster[1]]), int(idx[faster[2]]))
+            return geometric_failure(faster[0], split=split, **common)
     if cal is not None:
         assert fall_m is not None
         if fall_m < cfg.min_fall_m:
@@ -520,6 +535,51 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     score = 0.5 + 0.5 * (0.5 * s_acc + 0.25 * s_fit + 0.25 * s_len)
     return Verdict(True, score, "", origin_t=t0 + t_rel, origin_x=float(ox), origin_y=float(oy),
                    floor=floor, **common)  # type: ignore[arg-type]
+
+
+def _speedup(t: np.ndarray, down: np.ndarray, noise: np.ndarray, cfg: DetectorConfig,
+             m: int = 4) -> tuple[str, int, int] | None:
+    """Why ``down`` (m along the wall at times ``t``) speeds up faster than anything
+    falling can, with the first point of the slow run and the last of the fast one that
+    show it; or None.
+
+    The speed is fitted over every run of ``m`` points; a later run may be faster than an
+    earlier one (taken as at rest when it rises) by at most ``max_speedup_g`` times what
+    gravity adds between them, plus three standard errors of the two speeds (``noise``:
+    each point's error, metres) and ``speedup_slack_ms``. A slow leaf that the tracker
+    links across a gap to a streak near the lens gains 20-30 m/s in a fraction of a
+    second."""
+    if t.size < 2 * m:
+        return None
+    tw = np.lib.stride_tricks.sliding_window_view(t, m)
+    dw = np.lib.stride_tricks.sliding_window_view(down, m)
+    tc = tw.mean(axis=1)
+    dt = tw - tc[:, None]
+    sxx = np.maximum((dt * dt).sum(axis=1), 1e-12)
+    v = (dt * (dw - dw.mean(axis=1)[:, None])).sum(axis=1) / sxx
+    nw = np.lib.stride_tricks.sliding_window_view(noise, m)
+    se2 = (dt * dt * nw * nw).sum(axis=1) / (sxx * sxx)
+    lo = np.maximum(v, 0.0)
+    i, j = np.triu_indices(v.size, k=m)  # windows that share no point
+    excess = (v[j] - lo[i] - cfg.max_speedup_g * G * (tc[j] - tc[i])
+              - 3.0 * np.sqrt(se2[i] + se2[j]) - cfg.speedup_slack_ms)
+    if excess.size == 0 or float(excess.max()) <= 0.0:
+        return None
+    k = int(np.argmax(excess))
+    a, b = int(i[k]), int(j[k])
+    return (f"speeds up from {v[a]:.1f} to {v[b]:.1f} m/s in {tc[b] - tc[a]:.2f} s: faster "
+            f"than {cfg.max_speedup_g:g} g, two things linked", a, b + m - 1)
+
+
+def _cut(t: np.ndarray, down: np.ndarray, first: int, last: int) -> int:
+    """Where a slow thing ends and a fast one begins among points ``first .. last``: the
+    index of the fast one's first point, cutting them into two runs that straight lines
+    fit best."""
+    def sse(lo: int, hi: int) -> float:
+        c = np.polyfit(t[lo:hi], down[lo:hi], 1)
+        return float(np.sum((down[lo:hi] - np.polyval(c, t[lo:hi])) ** 2))
+
+    return min(range(first + 2, last), key=lambda p: sse(first, p) + sse(p, last + 1))
 
 
 def _jump(t: np.ndarray, x: np.ndarray, y: np.ndarray, size: float, share: float) -> str | None:

@@ -584,3 +584,34 @@ def test_in_a_downpour_a_burst_of_falls_is_taken_for_drops(rain):
     assert len(events) == (4 if rain else 8)
     if rain:
         assert sum("in rain" in why for _, why in det.rejected) == 4
+
+
+def test_a_fall_the_tracker_linked_to_a_still_blob_before_it_is_found_on_its_own():
+    """The tracker hands a still blob (a towel on a rail) on to a fall passing by it,
+    already 14 m/s fast. The whole track speeds up faster than gravity (two things,
+    ``max_speedup_g``), and the part after the hand-over is judged alone (its release,
+    hidden behind the towel, as far back as a faint start may be): the event is the fall,
+    released from its own storey."""
+    # specks with centroids this precise (no noise is added)
+    cfg = DetectorConfig(measurement_sigma=0.05)
+    t_still = np.arange(1.0, 1.9, 1 / FPS)
+    n = t_still.size
+    still = Track(1, t_still, np.full(n, 149.75), np.full(n, 48.75), np.ones(n),
+                  np.full(n, -30.0), np.full(n, 3.0))
+    fall = _fall_track(1, 0.5, 2.1, 300.0, 40.0)
+    fall = _part(fall, fall.t >= 1.95, 1)
+    track = Track(1, np.concatenate([still.t, fall.t]), np.concatenate([still.x, fall.x]),
+                  np.concatenate([still.y, fall.y]), np.ones(n + len(fall)),
+                  np.concatenate([still.contrast, fall.contrast]),
+                  np.concatenate([still.strength, fall.strength]))
+    det = Detector(W, H, FPS, cfg, calibration=CAL)
+    v = judge(track, det.geom, cfg)
+    assert not v.accepted and "two things linked" in v.reason, v.reason
+    assert v.split == n
+    events = det._judge([track])
+    assert len(events) == 1, det.rejected
+    ev = events[0]
+    assert ev.start_s >= 1.95  # the fall, not the towel
+    assert abs(ev.origin.floor - int(CAL.floor_at([[300.0, 40.0]])[0])) <= 1
+    off = Detector(W, H, FPS, cfg.model_copy(update={"max_speedup_g": 0.0}), calibration=CAL)
+    assert all(e.start_s < 1.95 for e in off._judge([track]))  # linked, or refused whole

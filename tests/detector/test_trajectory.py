@@ -356,7 +356,7 @@ def test_a_still_thing_linked_to_another_far_below_is_rejected():
     assert not v.accepted and "two things linked" in v.reason, v.reason
     # the fit alone bends through both
     off = judge(_track(t, x, y, seed=2, noise=0.2), GEOM,
-                CFG.model_copy(update={"max_jump_share": 1.0}))
+                CFG.model_copy(update={"max_jump_share": 1.0, "max_speedup_g": 0.0}))
     assert off.accepted, off.reason
     # a falling object missed for 6 frames (behind a balcony) is still one fall
     t, x, y = _falling(dur=1.6)
@@ -470,3 +470,25 @@ def test_a_steady_3d_mover_is_told_from_a_fall_by_the_shared_depth_term():
     x = 100.0 + 3.0 * t + rng.normal(0, 0.2, t.size)
     steady, quad = steady_fit(t, x, y)
     assert quad < 0.35 and steady > 2.0 * quad
+
+
+def test_a_slow_drifter_linked_to_a_fast_streak_is_two_things():
+    """A leaf sinking at 0.5 m/s for 1.2 s, lost for 6 frames, then picked up again as a
+    streak crossing at 25 m/s: the fit through both accelerates within bounds, but no fall
+    gains 20 m/s in a quarter of a second (``max_speedup_g``)."""
+    t1 = np.arange(0.0, 1.2, 1 / FPS)
+    t2 = t1[-1] + np.arange(7, 15) / FPS
+    t = np.concatenate([t1, t2])
+    down = np.where(t < 1.2, 0.5 * t, 0.6 + 25.0 * (t - 1.2) - 20.0 * (1.0 / FPS))
+    x = 150 + 20 * np.sin(2 * np.pi * 0.8 * t)
+    y = 40 + PX_PER_M * down
+    track = _track(t, x, y, seed=3, noise=0.2, area=1.0)
+    v = judge(track, GEOM, CFG)
+    assert not v.accepted and "two things linked" in v.reason, v.reason
+    assert v.split == t1.size  # where the streak begins
+    off = judge(track, GEOM, CFG.model_copy(update={"max_speedup_g": 0.0}))
+    assert off.accepted, off.reason
+    # a fall released at rest gains its speed at gravity's pace, and passes
+    t, x, y = _falling(start=1.05, dur=2.0, release=1.0, y0=20.0)
+    v = judge(_track(t, x, y), GEOM, CFG)
+    assert v.accepted, v.reason

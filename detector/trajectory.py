@@ -15,7 +15,10 @@ Tests, in order (the first that fails names the reason):
    band (gliding birds have ~0, leaves reach 1-2 m/s and stop accelerating), and the
    object must be fast at its end, yet no faster than a body entering the picture at
    ``max_entry_speed_ms`` and speeding up at gravity since (rain near the lens); without
-   a calibration the same is tested in pixels.
+   a calibration the same is tested in pixels. With one, its speed down the wall may
+   grow between any two short runs of it by little more than gravity adds
+   (``max_speedup_g``): a slow leaf linked to a streak is two things, and what follows
+   the jump is judged alone.
 
 A track that the wall-plane tests misread (a throw towards the camera seems to fall
 upwards, sideways or faster than gravity) gets a last chance from the 3-D fit of

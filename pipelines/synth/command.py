@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.runtime import worker_pool
-from pipelines.synth.scene import RESOLUTIONS, SynthOptions, add_hard_distractors, sample_scene
+from pipelines.synth.scene import RESOLUTIONS, SynthOptions, sample_scene
 from pipelines.synth.writer import write_scene
 
 log = logging.getLogger(__name__)
@@ -140,10 +140,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _one(job: tuple[int, int, SynthOptions, str, Path, int]) -> dict[str, Any]:
     seed, index, opts, name, out, hard = job
-    spec = sample_scene(seed, index, opts, name)
-    if hard:
-        add_hard_distractors(spec, hard, seed)
-    return write_scene(spec, out)
+    return write_scene(sample_scene(seed, index, opts, name, hard), out)
 
 
 def _report(stats: dict[str, Any]) -> None:

@@ -621,8 +621,10 @@ def _cloth_polygon(
     return np.concatenate([top, bottom[..., ::-1, :]], axis=-2)
 
 
-def sample_scene(seed: int, index: int, opts: SynthOptions, name: str) -> SceneSpec:
-    """Everything about scene ``index`` of a run with ``seed``."""
+def sample_scene(seed: int, index: int, opts: SynthOptions, name: str,
+                 hard: int = 0) -> SceneSpec:
+    """Everything about scene ``index`` of a run with ``seed``, with ``hard`` more
+    distractors of the kinds that fall like objects (:func:`add_hard_distractors`)."""
     rng = np.random.default_rng([seed, index])
     distractor_only = bool(rng.random() < opts.distractor_share)
     night = bool(rng.random() < opts.night_share)
@@ -783,6 +785,8 @@ def sample_scene(seed: int, index: int, opts: SynthOptions, name: str) -> SceneS
             spec.shake_px = float(rng.uniform(0.5, 4.0) * width / 1920)
         elif kind == "clouds":
             spec.cloud_change = float(rng.uniform(0.1, 0.35))
+    if hard:
+        add_hard_distractors(spec, hard, seed)
     return spec
 
 

@@ -43,7 +43,7 @@ from pipelines.camera import CameraFile
 from pipelines.evaluate import _close_points
 from pipelines.sources import open_video
 from pipelines.synth.render import SceneRenderer
-from pipelines.synth.scene import SceneSpec, SynthOptions, add_hard_distractors, sample_scene
+from pipelines.synth.scene import SceneSpec, SynthOptions, sample_scene
 from pipelines.synth.writer import facade_points
 
 log = logging.getLogger(__name__)
@@ -180,9 +180,7 @@ def label_candidate(track: Track, scale: float, fps: float, truth: dict[str, Any
 def collect_scene(job: CollectJob) -> list[Candidate]:
     """Render scene ``job.index`` of ``job.seed`` and return its labelled candidates."""
     name = f"{job.prefix}_{job.seed}_{job.index:04d}"
-    spec = sample_scene(job.seed, job.index, job.opts, name)
-    if job.hard:
-        add_hard_distractors(spec, job.hard, job.seed)
+    spec = sample_scene(job.seed, job.index, job.opts, name, job.hard)
     W, H = spec.camera.width, spec.camera.height
     try:
         cam = CameraFile(id=name, source=name,

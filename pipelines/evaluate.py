@@ -30,7 +30,7 @@ import math
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -239,9 +239,33 @@ def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
+def _group_counts() -> dict[str, Any]:
+    return {"scenes": 0, "detectable": 0, "matched": 0, "false_alarms": 0, "duration_s": 0.0,
+            "recall": None, "false_alarms_per_hour": None}
+
+
+def _grouped(scored: Sequence[dict[str, Any]],
+             keys: Callable[[dict[str, Any]], list[str]]) -> dict[str, dict[str, Any]]:
+    """Scenes, detectable and matched objects, false alarms and footage per group (a
+    scene counts in each group ``keys`` names for it), with recall and false alarms per
+    hour; sorted by group."""
+    groups: dict[str, dict[str, Any]] = defaultdict(_group_counts)
+    for r in scored:
+        for key in keys(r):
+            c = groups[key]
+            c["scenes"] += 1
+            for k in ("detectable", "matched", "false_alarms", "duration_s"):
+                c[k] += r[k]
+    for c in groups.values():
+        c["recall"] = _ratio(c["matched"], c["detectable"])
+        c["false_alarms_per_hour"] = _ratio(c["false_alarms"], c["duration_s"] / 3600.0)
+    return dict(sorted(groups.items()))
+
+
 def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Totals over scored scenes: recall, precision, false alarms (per hour), floor
-    accuracy, detector frames per second (wall and CPU), per kind and per lighting."""
+    accuracy, detector frames per second (wall and CPU), per kind, per lighting and per
+    distractor kind (the scenes with it and those without)."""
     scored = [r for r in rows if "error" not in r]
     t: dict[str, Any] = {k: sum(r[k] for r in scored) for k in (
         "objects", "detectable", "matched", "events", "matched_events", "false_alarms",
@@ -263,17 +287,17 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     for c in kinds.values():
         c["recall"] = _ratio(c["matched"], c["detectable"])
     t["by_kind"] = dict(sorted(kinds.items()))
-    light: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"scenes": 0, "detectable": 0, "matched": 0, "false_alarms": 0, "duration_s": 0.0})
-    for r in scored:
-        c = light[str(r["lighting"])]
-        c["scenes"] += 1
-        for k in ("detectable", "matched", "false_alarms", "duration_s"):
-            c[k] += r[k]
-    for c in light.values():
-        c["recall"] = _ratio(c["matched"], c["detectable"])
-        c["false_alarms_per_hour"] = _ratio(c["false_alarms"], c["duration_s"] / 3600.0)
-    t["by_lighting"] = dict(sorted(light.items()))
+    t["by_lighting"] = _grouped(scored, lambda r: [str(r["lighting"])])
+    # each distractor kind, over the scenes that have it and those that do not (rain
+    # costs recall that the overall figure hides)
+    present = sorted({k for r in scored for k in r["distractors"]})
+    t["by_distractor"] = {}
+    for kind in present:
+        def side_of(r: dict[str, Any], kind: str = kind) -> list[str]:
+            return ["with" if kind in r["distractors"] else "without"]
+        split = _grouped(scored, side_of)
+        t["by_distractor"][kind] = {side: split.get(side, _group_counts())
+                                    for side in ("with", "without")}
     curves = [{float(thr): (int(m), int(fa)) for thr, m, fa in r["pr"]}
               for r in scored if "pr" in r]
     if curves and len(curves) == len(scored):
@@ -377,6 +401,16 @@ def format_table(rows: Sequence[dict[str, Any]], totals: dict[str, Any]) -> str:
         lines.append(f"  {name:<14} recall {_pct(c['recall']):>7} "
                      f"({c['matched']}/{c['detectable']}), false alarms {c['false_alarms']} "
                      f"({_num(c['false_alarms_per_hour'])}/h) in {c['scenes']} scenes")
+    if t.get("by_distractor"):
+        lines.append("by distractor (scenes with it / without it):")
+        for name, both in t["by_distractor"].items():
+            w, wo = both["with"], both["without"]
+            lines.append(f"  {name:<14} recall {_pct(w['recall']):>7} ({w['matched']}/"
+                         f"{w['detectable']}) / {_pct(wo['recall'])} ({wo['matched']}/"
+                         f"{wo['detectable']}), false alarms {w['false_alarms']} "
+                         f"({_num(w['false_alarms_per_hour'])}/h) / {wo['false_alarms']} "
+                         f"({_num(wo['false_alarms_per_hour'])}/h) in {w['scenes']} / "
+                         f"{wo['scenes']} scenes")
     fa_rows = [r for r in rows if "error" not in r and r["false_alarms"]]
     if fa_rows:
         lines.append("false alarms by scene (distractors present):")

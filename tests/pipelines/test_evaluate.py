@@ -12,7 +12,7 @@ from fixtures_cli import run_cli, synth_scenes
 
 from pipelines.analyze import analyze_file
 from pipelines.camera import load_camera
-from pipelines.evaluate import is_detectable, score_scene
+from pipelines.evaluate import format_table, is_detectable, score_scene, summarize
 
 FPS = 25.0
 
@@ -173,6 +173,35 @@ def test_per_kind_counts_and_scene_facts() -> None:
     assert s["duration_s"] == 20.0
     assert s["lighting"] == "ir"
     assert s["distractors"] == ["bird", "rain"]
+
+
+def test_totals_split_by_lighting_and_by_each_distractor_kind() -> None:
+    # the recall that rain costs is hidden in the overall figure: each distractor kind
+    # gets the scenes with it and those without it side by side
+    a = track(range(10, 30))
+    rainy = score_scene([], truth(obj(a), lighting="night", distractors=("rain", "bird")))
+    dry = score_scene([event(along(a, [12, 13, 14]), "hit"), event([(5, 600.0, 400.0),
+                                                                    (6, 600.0, 410.0)], "fa")],
+                      truth(obj(a), distractors=("bird",)))
+    for name, r in (("rainy", rainy), ("dry", dry)):
+        r.update(scene=name, frames=250, wall_s=1.0, cpu_s=1.0, complete=True, width=640,
+                 height=480, fps=FPS)
+    t = summarize([rainy, dry])
+
+    rain = t["by_distractor"]["rain"]
+    with_rain = rain["with"]
+    assert (with_rain["scenes"], with_rain["matched"], with_rain["detectable"]) == (1, 0, 1)
+    assert rain["with"]["recall"] == 0.0 and rain["with"]["false_alarms"] == 0
+    assert (rain["without"]["matched"], rain["without"]["false_alarms"]) == (1, 1)
+    assert rain["without"]["false_alarms_per_hour"] == pytest.approx(360.0)  # 1 in 10 s
+    bird = t["by_distractor"]["bird"]
+    assert bird["with"]["scenes"] == 2 and bird["with"]["recall"] == 0.5
+    assert bird["without"]["scenes"] == 0 and bird["without"]["recall"] is None
+    assert t["by_lighting"]["night"]["recall"] == 0.0 and t["by_lighting"]["day"]["recall"] == 1.0
+
+    table = format_table([rainy, dry], t)
+    rain_line = next(line for line in table.splitlines() if line.startswith("  rain "))
+    assert "0.0% (0/1) / 100.0% (1/1)" in rain_line and "in 1 / 1 scenes" in rain_line
 
 
 def test_no_events_no_objects() -> None:

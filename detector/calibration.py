@@ -17,6 +17,28 @@ from detector.errors import CalibrationError
 
 
 @dataclass(frozen=True)
+class Balcony:
+    """A stack of balconies on the facade: what is released there leaves from a rail
+    ``depth_m`` in front of the wall, not from a window in it.
+
+    Attributes:
+        x_m: (lo, hi) along the wall, metres; z_m: (lo, hi) heights, metres.
+        depth_m: how far the rail stands out from the wall, metres (> 0).
+    """
+
+    x_m: tuple[float, float]
+    z_m: tuple[float, float]
+    depth_m: float
+
+    def __post_init__(self) -> None:
+        for name, (lo, hi) in (("x_m", self.x_m), ("z_m", self.z_m)):
+            if not lo < hi:
+                raise CalibrationError(f"balcony {name} must be [low, high], got [{lo}, {hi}]")
+        if not 0.0 < self.depth_m <= 5.0:
+            raise CalibrationError(f"balcony depth_m must be in (0, 5], got {self.depth_m}")
+
+
+@dataclass(frozen=True)
 class FacadeCalibration:
     """Homography between image pixels and facade metres.
 
@@ -25,12 +47,14 @@ class FacadeCalibration:
         facade_points: (4, 2) wall coordinates ``[x, z]`` in metres.
         floor_height_m: storey height in metres.
         first_floor: the number of the floor at ``z = 0``.
+        balconies: where releases leave from a balcony rail in front of the wall.
     """
 
     image_points: np.ndarray
     facade_points: np.ndarray
     floor_height_m: float
     first_floor: int = 1
+    balconies: tuple[Balcony, ...] = ()
     _to_wall: ProjectiveTransform = field(init=False, repr=False, compare=False)
     _to_image: ProjectiveTransform = field(init=False, repr=False, compare=False)
 
@@ -72,6 +96,15 @@ class FacadeCalibration:
         """Floor numbers for heights above ground in metres."""
         z = np.asarray(z_m, dtype=np.float64)
         return (self.first_floor + np.floor(z / self.floor_height_m)).astype(np.int64)
+
+    def balcony_depth(self, x_m: float, z_m: float, z_slack_m: float = 0.0) -> float | None:
+        """How far in front of the wall a release at wall point (``x_m``, ``z_m``) leaves
+        from: the depth of the balcony there (its heights widened by ``z_slack_m`` each
+        way), or None for none."""
+        for b in self.balconies:
+            if b.x_m[0] <= x_m <= b.x_m[1] and b.z_m[0] - z_slack_m <= z_m <= b.z_m[1] + z_slack_m:
+                return b.depth_m
+        return None
 
     def floor_at(self, uv: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
         """(N,) floor numbers of (N, 2) pixel points on the facade."""

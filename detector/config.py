@@ -576,6 +576,16 @@ class DetectorConfig(BaseModel):
         le=20.0,
         description="3-D fit: how far from wall_offset_m an object is plausibly released, m.",
     )
+    balcony_sigma_m: float = Field(
+        default=0.3,
+        gt=0.05,
+        le=5.0,
+        description="3-D fit: where the camera file marks balconies (facade.balconies), a "
+        "release traced back into one is fitted again with the object at the balcony's rail "
+        "(its depth_m in front of the wall, give or take this many metres). From below, the "
+        "pixels hardly tell how far out from the wall a fall is; with the general prior "
+        "(wall_offset_m) a balcony's release came out about one storey too high.",
+    )
     max_wall_distance_m: float = Field(
         default=5.0,
         ge=0.5,

@@ -666,6 +666,31 @@ def _fit_tolerance(track: Track, geom: Geometry, cfg: DetectorConfig, t: np.ndar
     return cfg.max_fit_rms_px + 0.25 * size_px + ramp * cfg.max_sway_m * ppm
 
 
+def _fit_3d(t: np.ndarray, uv: np.ndarray, geom: Geometry, cfg: DetectorConfig,
+            sig_px: float) -> Fall3D | None:
+    """The ballistic 3-D fit of a track's times and input pixels (see
+    :func:`detector.ballistic.fit_fall`), released near the wall (``wall_offset_m``).
+
+    Where the camera file marks a balcony and the release is traced back into it (its
+    heights widened by a storey: the near-wall guess places a balcony's release too
+    high), the fit is made again with the object at the balcony's rail. From below, the
+    pixels hardly tell how far out from the wall a fall is, so the prior decides.
+    """
+    assert geom.pose is not None and geom.calibration is not None
+    fit = fit_fall(t, uv, geom.pose, sigma_px=sig_px, wall_offset_m=cfg.wall_offset_m,
+                   wall_sigma_m=cfg.wall_sigma_m, lookback_s=cfg.release_lookback_s)
+    cal = geom.calibration
+    if fit is None or not cal.balconies:
+        return fit
+    depth = cal.balcony_depth(float(fit.release[0]), float(fit.release[2]),
+                              z_slack_m=cal.floor_height_m)
+    if depth is None:
+        return fit
+    at_rail = fit_fall(t, uv, geom.pose, sigma_px=sig_px, wall_offset_m=-depth,
+                       wall_sigma_m=cfg.balcony_sigma_m, lookback_s=cfg.release_lookback_s)
+    return fit if at_rail is None else at_rail
+
+
 def _release_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarray,
                 t: np.ndarray, t0: float, g_px: float) -> tuple[float, float, float, int] | None:
     """Release point of an accepted fall from a ballistic 3-D fit (see
@@ -679,9 +704,7 @@ def _release_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarr
     assert geom.pose is not None and geom.calibration is not None
     uv = np.stack([geom.to_input(track.x), geom.to_input(track.y)], axis=1)
     sig_px = cfg.measurement_sigma * geom.scale
-    fit: Fall3D | None = fit_fall(t[inl], uv[inl], geom.pose, sigma_px=sig_px,
-                                  wall_offset_m=cfg.wall_offset_m, wall_sigma_m=cfg.wall_sigma_m,
-                                  lookback_s=cfg.release_lookback_s)
+    fit = _fit_3d(t[inl], uv[inl], geom, cfg, sig_px)
     if fit is None or fit.rms_px > _fit_tolerance(track, geom, cfg, t, g_px):
         return None
     if not -cfg.max_wall_distance_m <= float(fit.release[1]) <= 1.0:
@@ -749,9 +772,7 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
         keep = keep[np.round(np.linspace(0, keep.size - 1, 48)).astype(np.intp)]
     uv = np.stack([geom.to_input(track.x[keep]), geom.to_input(track.y[keep])], axis=1)
     sig_px = cfg.measurement_sigma * geom.scale
-    fit = fit_fall(t[keep], uv, geom.pose, sigma_px=sig_px,
-                   wall_offset_m=cfg.wall_offset_m, wall_sigma_m=cfg.wall_sigma_m,
-                   lookback_s=cfg.release_lookback_s)
+    fit = _fit_3d(t[keep], uv, geom, cfg, sig_px)
     if fit is None or fit.rms_px > tol_px:
         return None
     if fit.lookback_exceeded or fit.inliers.mean() < 1.0 - cfg.max_outlier_frac:

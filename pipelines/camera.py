@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from detector.calibration import FacadeCalibration
+from detector.calibration import Balcony, FacadeCalibration
 from detector.config import DetectorConfig
 from detector.errors import CalibrationError
 from pipelines.errors import CameraFileError
@@ -20,8 +20,27 @@ from pipelines.errors import CameraFileError
 Point = tuple[float, float]
 
 
+class BalconySpec(BaseModel):
+    """A stack of balconies: a box on the wall (metres, the facade points' frame) and how
+    far its rail stands in front of the wall."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    x_m: Point
+    z_m: Point
+    depth_m: float = Field(gt=0.0, le=5.0)
+
+    @field_validator("x_m", "z_m")
+    @classmethod
+    def _ordered(cls, v: Point) -> Point:
+        if not v[0] < v[1]:
+            raise ValueError(f"must be [low, high], got {list(v)}")
+        return v
+
+
 class FacadeSpec(BaseModel):
-    """Four image points and their wall coordinates, with the storey height."""
+    """Four image points and their wall coordinates, with the storey height; optionally
+    the balconies (a release there is placed at the rail, in front of the wall)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -29,6 +48,7 @@ class FacadeSpec(BaseModel):
     facade_points: list[Point] = Field(min_length=4, max_length=4)
     floor_height_m: float = Field(gt=0.5, le=20.0)
     first_floor: int = 1
+    balconies: list[BalconySpec] = Field(default_factory=list)
 
     def calibration(self) -> FacadeCalibration:
         return FacadeCalibration(
@@ -36,6 +56,7 @@ class FacadeSpec(BaseModel):
             facade_points=self.facade_points,  # type: ignore[arg-type]
             floor_height_m=self.floor_height_m,
             first_floor=self.first_floor,
+            balconies=tuple(Balcony(b.x_m, b.z_m, b.depth_m) for b in self.balconies),
         )
 
 
@@ -120,6 +141,11 @@ def dump_camera(cam: CameraFile) -> str:
             "floor_height_m": float(f.floor_height_m),
             "first_floor": int(f.first_floor),
         }
+        if f.balconies:
+            data["facade"]["balconies"] = [
+                {"x_m": [round(float(a), 3) for a in b.x_m],
+                 "z_m": [round(float(a), 3) for a in b.z_m], "depth_m": float(b.depth_m)}
+                for b in f.balconies]
     if cam.exclude:
         data["exclude"] = [[[float(a), float(b)] for a, b in poly] for poly in cam.exclude]
     det = cam.detector.model_dump(exclude_defaults=True)

@@ -92,6 +92,10 @@ OBJECT_KINDS: dict[str, dict[str, Any]] = {
         flutter=0.5,
     ),
 }
+BALCONY_RAIL_M = (1.0, 1.4)
+"""How far in front of the wall an object leaves a balcony (the rail, metres): the range
+releases are drawn from; the camera file gives its middle as the balconies' depth."""
+
 OBJECT_WEIGHTS: dict[str, float] = {
     "bottle": 0.2,
     "bag": 0.14,
@@ -406,7 +410,7 @@ def sample_object(
     x, _ = b.window_centre(fi, ci)
     x += float(rng.uniform(-0.35, 0.35)) * b.window_w_m
     balcony = bool(b.balcony[fi, ci])
-    y0 = -float(rng.uniform(1.0, 1.4)) if balcony else -float(rng.uniform(0.15, 0.5))
+    y0 = -float(rng.uniform(*BALCONY_RAIL_M)) if balcony else -float(rng.uniform(0.15, 0.5))
     z0 = fi * b.floor_height_m + float(rng.uniform(1.0, 1.6))
     mode = _pick(rng, (("drop", 0.5), ("outward", 0.35), ("upward", 0.15)))
     if mode == "drop":

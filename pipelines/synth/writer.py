@@ -18,15 +18,17 @@ import av
 import cv2
 import numpy as np
 
-from pipelines.camera import CameraFile, FacadeSpec, dump_camera
+from pipelines.camera import BalconySpec, CameraFile, FacadeSpec, dump_camera
 from pipelines.synth.render import SceneRenderer
-from pipelines.synth.scene import SceneSpec
+from pipelines.synth.scene import BALCONY_RAIL_M, SceneSpec
 
 GENERATOR_VERSION = "1"
 
 
 def facade_points(spec: SceneSpec, rng: np.random.Generator) -> FacadeSpec:
-    """Four wall points (corners of the largest storey/bay rectangle in view) and their pixels.
+    """Four wall points (corners of the largest storey/bay rectangle in view) and their
+    pixels, and the building's balconies (each column's stack, at the middle of the rail
+    depths releases are drawn from).
 
     The pixels carry a little noise (an installer clicks to about half a pixel).
     """
@@ -67,6 +69,12 @@ def facade_points(spec: SceneSpec, rng: np.random.Generator) -> FacadeSpec:
         facade_points=[(float(x), float(z)) for x, z in wall],
         floor_height_m=round(b.floor_height_m, 4),
         first_floor=1,
+        balconies=[
+            BalconySpec(x_m=(ci * b.bay_m, (ci + 1) * b.bay_m),
+                        z_m=(float(rows.min()) * b.floor_height_m,
+                             float(rows.max() + 1) * b.floor_height_m),
+                        depth_m=round(sum(BALCONY_RAIL_M) / 2, 3))
+            for ci in range(b.cols) if (rows := np.flatnonzero(b.balcony[:, ci])).size],
     )
 
 

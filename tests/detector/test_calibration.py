@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from detector.calibration import FacadeCalibration
+from detector.calibration import Balcony, FacadeCalibration
 from detector.errors import CalibrationError
 
 
@@ -66,3 +66,25 @@ def test_mapping_matches_scikit_image_bit_for_bit():
     assert np.array_equal(cal.to_image(xz), inv(xz))
     assert cal.to_wall([100.0, 900.0]).shape == (1, 2)  # one point as a flat pair
 
+
+
+def test_a_point_in_a_balcony_stack_has_its_depth_and_a_storey_of_slack_in_height():
+    img = np.array([[100.0, 900.0], [1800.0, 880.0], [1500.0, 100.0], [400.0, 120.0]])
+    wall = np.array([[0.0, 10.0], [40.0, 10.0], [40.0, 70.0], [0.0, 70.0]])
+    cal = FacadeCalibration(img, wall, 3.0, 1, balconies=(Balcony((8.0, 12.0), (3.0, 45.0), 1.2),
+                                                          Balcony((20.0, 24.0), (3.0, 45.0), 0.9)))
+    assert cal.balcony_depth(10.0, 20.0) == 1.2
+    assert cal.balcony_depth(22.0, 20.0) == 0.9
+    assert cal.balcony_depth(15.0, 20.0) is None  # between the stacks: a window
+    assert cal.balcony_depth(10.0, 47.0) is None
+    assert cal.balcony_depth(10.0, 47.0, z_slack_m=3.0) == 1.2
+    assert cal.balcony_depth(13.0, 20.0, z_slack_m=3.0) is None  # no slack along the wall
+    assert _cal().balcony_depth(10.0, 20.0) is None
+
+
+@pytest.mark.parametrize("x, z, depth, word", [((12.0, 8.0), (3.0, 45.0), 1.2, "x_m"),
+                                               ((8.0, 12.0), (45.0, 45.0), 1.2, "z_m"),
+                                               ((8.0, 12.0), (3.0, 45.0), 0.0, "depth_m")])
+def test_a_bad_balcony_is_a_calibration_error_naming_the_key(x, z, depth, word):
+    with pytest.raises(CalibrationError, match=word):
+        Balcony(x, z, depth)

@@ -169,6 +169,44 @@ def test_a_throw_towards_the_camera_is_accepted_with_its_floor_from_the_3d_fit()
     assert v.floor is not None and abs(v.floor - floor) <= 1
 
 
+def _from_balcony_column(release: tuple[float, float, float], balconies: bool):
+    """A 1080p camera 8 m out from the wall, looking up steeply; an object dropped at
+    ``release`` (wall metres) by a facade whose column at 10-14 m has balconies with
+    their rails 1.2 m out. Returns (verdict, true floor)."""
+    from detector.calibration import Balcony, FacadeCalibration
+    from pipelines.synth.camera_model import PinholeCamera
+    from pipelines.synth.physics import integrate_fall
+
+    cam = PinholeCamera((12.0, -8.0, 1.5), 0.0, 70.0, 0.0, 70.0, 1920, 1080)
+    wall = np.array([[4.0, 20.0], [20.0, 20.0], [20.0, 50.0], [4.0, 50.0]])
+    img = cam.project(np.column_stack([wall[:, 0], np.zeros(4), wall[:, 1]]))[0]
+    stacks = (Balcony((10.0, 14.0), (3.0, 60.0), 1.2),) if balconies else ()
+    geom = Geometry.build(2.0, 960, 540, FacadeCalibration(img, wall, 3.0, 1, balconies=stacks),
+                          FPS)
+    t = np.arange(0.0, 2.4, 1 / FPS)
+    P, _ = integrate_fall(np.array(release), np.array([0.1, -0.1, 0.0]), 30.0, t)
+    uv = cam.project(P)[0]
+    seen = np.flatnonzero((uv[:, 0] > 0) & (uv[:, 0] < 1919) & (uv[:, 1] > 0)
+                          & (uv[:, 1] < 1079))[1:]
+    v = judge(_track(t[seen], uv[seen, 0], uv[seen, 1], seed=5, noise=0.2), geom, CFG)
+    assert v.accepted, v.reason
+    return v, 1 + int(release[2] // 3.0)
+
+
+def test_a_drop_from_a_balcony_is_placed_on_its_storey_when_the_camera_file_marks_it():
+    """From the foot of the wall the pixels hardly tell how far out a fall is: the 3-D fit
+    leans on its prior of an object near the wall, and a balcony's drop, 1.2 m out, comes
+    out storeys too high. Marked in the camera file, the rail's depth places it."""
+    unmarked, floor = _from_balcony_column((12.0, -1.2, 40.0), balconies=False)
+    assert unmarked.floor is not None and unmarked.floor >= floor + 1
+    marked, _ = _from_balcony_column((12.0, -1.2, 40.0), balconies=True)
+    assert marked.floor == floor
+    # a window beside the balconies: the marking changes nothing
+    beside, floor = _from_balcony_column((7.0, -0.3, 41.0), balconies=True)
+    alone, _ = _from_balcony_column((7.0, -0.3, 41.0), balconies=False)
+    assert beside.floor == alone.floor == floor
+
+
 def test_rescue_fits_are_rationed_per_second_of_video():
     """A flock sends dozens of tracks a second to the costly 3-D fit; the budget lets
     ``rescue_fits_per_s`` through (``rescue_burst`` banked) and the throw is refused only

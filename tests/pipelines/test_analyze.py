@@ -13,6 +13,7 @@ from typing import Any
 
 import av
 import pytest
+import yaml
 from fixtures_cli import (
     CONTRACT_KEYS,
     EVENT_KEYS,
@@ -236,6 +237,20 @@ def test_camera_file_with_an_unknown_key_exits_2_naming_file_and_key(
     assert code == 2 and stdout == ""
     assert len(stderr.strip().splitlines()) == 1
     assert "cam.yaml" in stderr and "flor_height" in stderr
+
+
+def test_balcony_with_its_ends_swapped_exits_2_naming_the_key(
+    scene: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = yaml.safe_load(camera_of(scene).read_text())
+    data["facade"]["balconies"] = [{"x_m": [14.0, 10.0], "z_m": [3.0, 40.0], "depth_m": 1.2}]
+    camera = tmp_path / "cam.yaml"
+    camera.write_text(yaml.safe_dump(data))
+
+    code, stdout, stderr = run_cli(["analyze", str(scene), "--camera", str(camera)], capsys)
+
+    assert code == 2 and stdout == ""
+    assert "cam.yaml" in stderr and "facade.balconies.0.x_m" in stderr and "[low, high]" in stderr
 
 
 def test_bad_start_time_exits_2_naming_the_value(

@@ -87,6 +87,36 @@ def test_calibration_maps_a_known_window_to_its_floor(tmp_path: Path, index: int
     assert checked >= 10
 
 
+def test_camera_file_marks_each_column_of_balconies_where_objects_leave_from_the_rail() -> None:
+    import yaml
+
+    from pipelines.camera import CameraFile, dump_camera, parse_camera
+    from pipelines.synth.scene import BALCONY_RAIL_M
+    from pipelines.synth.writer import facade_points
+
+    opts = SynthOptions(resolutions=(("720p", 1.0),), duration_s=1.0, distractor_duration_s=1.0)
+    seen = 0
+    for index in range(12):
+        spec = sample_scene(21, index, opts, "c")
+        b = spec.building
+        facade = facade_points(spec, np.random.default_rng(0))
+        # through the YAML, as analyze reads it
+        cal = parse_camera(yaml.safe_load(dump_camera(
+            CameraFile(id="c", facade=facade))), "c.yaml").calibration()
+        assert cal is not None
+        assert len(cal.balconies) == int(b.balcony.any(axis=0).sum())
+        for fi in range(b.floors):
+            for ci in range(b.cols):
+                x, z = b.window_centre(fi, ci)
+                depth = cal.balcony_depth(x, z)
+                if b.balcony[fi, ci]:
+                    assert depth is not None and BALCONY_RAIL_M[0] <= depth <= BALCONY_RAIL_M[1]
+                    seen += 1
+                else:
+                    assert depth is None, f"no balcony at floor {fi + 1}, column {ci}"
+    assert seen > 0
+
+
 def test_hard_distractors_join_the_scene_and_its_truth_and_change_nothing_else(
     scenes: Path, tmp_path: Path
 ) -> None:

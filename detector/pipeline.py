@@ -276,13 +276,16 @@ class Detector:
         return events
 
     # -- internals ------------------------------------------------------------------------
-    def _rain_drop(self, tr: Track) -> str | None:
+    def _rain_drop(self, tr: Track, faint: int = 0) -> str | None:
         """Why an accepted track is a rain drop, or None. In rain: a track that a steady
         3-D velocity explains within noise (see :func:`detector.trajectory.steady_fit`),
-        or one of a burst of tracks passing the physics (``rain_burst``)."""
+        or one of a burst of tracks passing the physics (``rain_burst``). A track whose
+        first ``faint`` points were found by looking back is held to the steady test in
+        any weather: in daylight the drops are dots, not the streaks that tell of rain,
+        and a drop near the lens has a faint past too; a fall's faint start speeds up."""
         cfg = self.cfg
         if self.rain < cfg.rain_streaks:
-            return None
+            return self._steady(tr, "found by looking back") if faint else None
         end = float(tr.t[-1])
         if cfg.rain_burst > 0:
             self._rain_passes = [t for t in self._rain_passes if t > end - cfg.rain_burst_s]
@@ -291,12 +294,17 @@ class Detector:
                 return (f"one of {len(self._rain_passes)} tracks passing as falls within "
                         f"{cfg.rain_burst_s:g} s in rain ({self.rain:.0f} streaks a frame): "
                         "drops")
+        return self._steady(tr, f"in rain ({self.rain:.0f} streaks a frame)")
+
+    def _steady(self, tr: Track, why: str) -> str | None:
+        """Why ``tr`` is a drop near the lens (``why``: what put it to the test): a steady
+        3-D velocity explains it within noise; or None."""
+        cfg = self.cfg
         if cfg.steady_max_rms_px > 0 and len(tr) >= cfg.steady_min_points:
             steady, quad = steady_fit(tr.t, tr.x, tr.y)
             if steady <= cfg.steady_max_rms_px and steady <= cfg.steady_max_ratio * quad:
                 return (f"moves at a steady velocity in 3-D ({steady:.2f} px RMS, {quad:.2f} "
-                        f"as a curve) in rain ({self.rain:.0f} streaks a frame): a drop near "
-                        "the lens")
+                        f"as a curve) {why}: a drop near the lens")
         return None
 
     def _judge(self, tracks: list[Track]) -> list[Event]:
@@ -363,7 +371,7 @@ class Detector:
                 self._reject(tr, v.reason)
                 self._remember_rejected(chain, piece)
                 continue
-            drop = self._rain_drop(tr)
+            drop = self._rain_drop(tr, faint)
             if drop is not None:
                 self._reject(tr, drop)
                 continue

@@ -280,12 +280,16 @@ class Detector:
         """Why an accepted track is a rain drop, or None. In rain: a track that a steady
         3-D velocity explains within noise (see :func:`detector.trajectory.steady_fit`),
         or one of a burst of tracks passing the physics (``rain_burst``). A track whose
-        first ``faint`` points were found by looking back is held to the steady test in
-        any weather: in daylight the drops are dots, not the streaks that tell of rain,
-        and a drop near the lens has a faint past too; a fall's faint start speeds up."""
+        first ``faint`` points were found by looking back, going down the wall faster than
+        ``max_entry_speed_ms`` on average, is held to the steady test in any weather: in
+        daylight the drops are dots, not the streaks that tell of rain, and a drop near the
+        lens has a faint past too (such drops went down the wall plane at 22 m/s). A light
+        thing falls steadily too, at its terminal speed, but slower (a cigarette thrown
+        out: 10.5 m/s on the wall plane)."""
         cfg = self.cfg
         if self.rain < cfg.rain_streaks:
-            return self._steady(tr, "found by looking back") if faint else None
+            fast = faint > 0 and self._wall_speed(tr) > cfg.max_entry_speed_ms
+            return self._steady(tr, "found by looking back, fast") if fast else None
         end = float(tr.t[-1])
         if cfg.rain_burst > 0:
             self._rain_passes = [t for t in self._rain_passes if t > end - cfg.rain_burst_s]
@@ -295,6 +299,14 @@ class Detector:
                         f"{cfg.rain_burst_s:g} s in rain ({self.rain:.0f} streaks a frame): "
                         "drops")
         return self._steady(tr, f"in rain ({self.rain:.0f} streaks a frame)")
+
+    def _wall_speed(self, tr: Track) -> float:
+        """Mean speed (m/s) of ``tr`` down the wall plane; 0 without a calibration."""
+        cal = self.geom.calibration
+        if cal is None or len(tr) < 2 or float(np.ptp(tr.t)) <= 0.0:
+            return 0.0
+        wall = cal.to_wall(np.stack([self.geom.to_input(tr.x), self.geom.to_input(tr.y)], 1))
+        return float(-np.polyfit(tr.t, wall[:, 1], 1)[0])
 
     def _steady(self, tr: Track, why: str) -> str | None:
         """Why ``tr`` is a drop near the lens (``why``: what put it to the test): a steady

@@ -513,6 +513,15 @@ def _projected(cam, positions: np.ndarray, t0: float, times: np.ndarray):
     return at
 
 
+def _camera_below_facade():
+    """A camera 14 m out from a facade, looking up at it, and the facade's calibration
+    (storeys of 3 m) as an installer would click it."""
+    cam = PinholeCamera((20.0, -14.0, 1.5), 5.0, 40.0, 0.0, 92.0, W, H)
+    wall = np.array([[8.0, 12.0], [32.0, 12.0], [32.0, 40.0], [8.0, 40.0]])
+    img = cam.project(np.column_stack([wall[:, 0], np.zeros(4), wall[:, 1]]))[0]
+    return cam, FacadeCalibration(img, wall, 3.0, 1)
+
+
 @pytest.mark.parametrize("rain", [False, True])
 def test_a_drop_falling_steadily_towards_the_camera_is_no_event_in_rain(rain):
     """A rain drop at its terminal speed, in front of a facade seen from below, comes
@@ -520,10 +529,7 @@ def test_a_drop_falling_steadily_towards_the_camera_is_no_event_in_rain(rain):
     fall. In rain (thin streaks all over the picture), a track that a steady 3-D
     velocity explains within noise is refused; a real fall through the same rain,
     seen by the same camera, is still found on its floor."""
-    cam = PinholeCamera((20.0, -14.0, 1.5), 5.0, 40.0, 0.0, 92.0, W, H)
-    wall = np.array([[8.0, 12.0], [32.0, 12.0], [32.0, 40.0], [8.0, 40.0]])
-    img = cam.project(np.column_stack([wall[:, 0], np.zeros(4), wall[:, 1]]))[0]
-    cal = FacadeCalibration(img, wall, 3.0, 1)
+    cam, cal = _camera_below_facade()
     times = np.arange(0.0, 3.0, 0.005)
     ray = cam.rays(np.array(250.0), np.array(-5.0))
     start = cam.C + 25.0 * ray / np.linalg.norm(ray)  # 25 m away, just above the picture
@@ -564,10 +570,7 @@ def test_a_fast_drop_with_a_faint_past_is_no_event_without_rain_streaks_either(
     drop goes down the wall plane at about 9 m/s: refused when the bar is 8 m/s; at the
     default 15 it could be a light thing at its terminal speed (a cigarette thrown out
     read 10.5 m/s) and is kept."""
-    cam = PinholeCamera((20.0, -14.0, 1.5), 5.0, 40.0, 0.0, 92.0, W, H)
-    wall = np.array([[8.0, 12.0], [32.0, 12.0], [32.0, 40.0], [8.0, 40.0]])
-    img = cam.project(np.column_stack([wall[:, 0], np.zeros(4), wall[:, 1]]))[0]
-    cal = FacadeCalibration(img, wall, 3.0, 1)
+    cam, cal = _camera_below_facade()
     times = np.arange(0.0, 4.0, 0.005)
     ray = cam.rays(np.array(250.0), np.array(30.0))
     start = cam.C + 30.0 * ray / np.linalg.norm(ray)  # 30 m away, in the picture

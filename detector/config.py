@@ -520,9 +520,30 @@ class DetectorConfig(BaseModel):
         default=0.75,
         ge=0.0,
         le=1.0,
-        description="Share of a steady fall's steps (3-point means) that go down. A large "
+        description="Share of a steady fall's points that are lower steady_lag_s later (with "
+        "steady_lag_s 0: of its steps, 3-point means, that go down). A large "
         "cloth swinging as it falls went down in 0.77 of them (1000701_0029); 0.75 in place "
         "of 0.8 found it and raised no false alarm more on 43 min of distractors.",
+    )
+    steady_lag_s: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=3.0,
+        description="A steady fall goes down over this many seconds (s later it is lower, in "
+        "steady_min_monotone of its points) and its acceleration is judged over the whole "
+        "track as well as over short windows (either may pass). A cloth swinging in and out "
+        "from the wall bobs up and down on the wall plane from frame to frame, and one phase "
+        "of its swing read 25 m/s^2 (1000901_0009); a swing later it is lower. 0: the "
+        "frame-to-frame test (3-point means) and the short windows alone.",
+    )
+    steady_speed_ratio: float = Field(
+        default=2.0,
+        gt=1.0,
+        le=10.0,
+        description="With steady_lag_s: a steady fall's speed (over steady_lag_s) in the "
+        "second half of its track is within this factor of the first half's. A bird that "
+        "swooped from 1.9 to 11 m/s and pulled up at the end was no steady fall "
+        "(1000703_0020); a bag still gathering speed went from 8.6 to 15 m/s (1001001_0016).",
     )
     min_end_speed_ms: float = Field(
         default=3.5,

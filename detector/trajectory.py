@@ -128,8 +128,9 @@ class Verdict:
             ``release_lookback_s``), ending faster than an entry plus gravity, or too short
             to show its acceleration. A faint start of the fall may be found by looking
             back (:mod:`detector.retrace`).
-        split: refused as two things linked by a jump in speed (``max_speedup_g``): the
-            index of the first point of the later thing, which may be a fall of its own.
+        split: refused as two things linked by a jump in speed (``max_speedup_g``), or as
+            a still thing linked to a short movement (``still_start_s``): the index of the
+            first point of the later thing, which may be a fall of its own.
     """
 
     accepted: bool
@@ -380,10 +381,6 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     fall = float(dfit[-1] - dfit[0])
     base = dict(inliers=inl, residual=rms, fall_px=fall_px,
                 fall_m=fall if cal is not None else None)
-    if cal is not None:
-        still = _still_start(ti, side_s[inl], down_s[inl], cfg)
-        if still is not None:
-            return Verdict(False, 0.0, still, **base)  # type: ignore[arg-type]
 
     def geometric_failure(reason: str, **kw: object) -> Verdict:
         # the wall-plane mapping misreads an object thrown out towards the camera (it
@@ -493,6 +490,11 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
                            **common)  # type: ignore[arg-type]
         if v_end < cfg.min_end_speed_ms:
             return Verdict(False, 0.0, f"ends at {v_end:.2f} m/s < {cfg.min_end_speed_ms}",
+                           **common)  # type: ignore[arg-type]
+        still = _still_start(ti, side_s[inl], down_s[inl], cfg)
+        if still is not None:
+            # what moves after the still part is judged alone (it may be a fall of its own)
+            return Verdict(False, 0.0, still[0], split=int(np.flatnonzero(inl)[still[1]]),
                            **common)  # type: ignore[arg-type]
 
     # ---- release point -----------------------------------------------------------------
@@ -616,9 +618,9 @@ def _jump(t: np.ndarray, x: np.ndarray, y: np.ndarray, size: float, share: float
 
 
 def _still_start(t: np.ndarray, side: np.ndarray, down: np.ndarray,
-                 cfg: DetectorConfig) -> str | None:
+                 cfg: DetectorConfig) -> tuple[str, int] | None:
     """Why a track (``side``, ``down``: m on the wall at times ``t``) is a still thing
-    linked to a short movement, or None.
+    linked to a short movement, and the index of the first point that moved; or None.
 
     Released from rest, a body falls ``still_radius_m`` (0.5 m) in 0.32 s. A track that
     stays within ``still_radius_m`` of where it began for ``still_start_s`` or more and
@@ -639,7 +641,7 @@ def _still_start(t: np.ndarray, side: np.ndarray, down: np.ndarray,
     if held < cfg.still_start_s or moving >= cfg.min_duration_s:
         return None
     return (f"still for {held:.2f} s, then moves for {moving:.2f} s: a still thing linked "
-            "to a passing one")
+            "to a passing one", k)
 
 
 def _swing(t: np.ndarray, side: np.ndarray) -> float:

@@ -696,8 +696,9 @@ def _steady_fall(t: np.ndarray, down: np.ndarray, accel: float, hi_a: float, siz
         ok = np.flatnonzero(later < t.size)
         if ok.size < 4:
             return False
-        drop = down[later[ok]] - down[ok]
-        speed = drop / (t[later[ok]] - t[ok])
+        j = later[ok]
+        drop = down[j] - down[ok]
+        speed = drop / (t[j] - t[ok])
         half = ok.size // 2
         v1, v2 = float(np.median(speed[:half])), float(np.median(speed[half:]))
         r = cfg.steady_speed_ratio

@@ -349,15 +349,21 @@ def _swinging(speed_ms: float, dur: float, swing_m: float = 0.0, swing_hz: float
     return t, x, y
 
 
+def _judge_fine(t, x, y, seed: int, area: float = 36.0, **update):
+    """The verdict on a track on the fine facade (``area`` work px blobs: a cloth by
+    default), with ``update`` applied to the default config."""
+    cfg = CFG.model_copy(update=update) if update else CFG
+    return judge(_track(t, x, y, seed=seed, area=area), GEOM_FINE, cfg)
+
+
 def test_a_slow_steady_fall_passes_for_a_cloth_but_not_for_a_leaf():
     t, x, y = _swinging(4.5, 3.0)
-    cloth = judge(_track(t, x, y, seed=6, area=36.0), GEOM_FINE, CFG)
+    cloth = _judge_fine(t, x, y, seed=6)
     assert cloth.accepted, cloth.reason
-    leaf = judge(_track(t, x, y, seed=6, area=1.0), GEOM_FINE, CFG)
+    leaf = _judge_fine(t, x, y, seed=6, area=1.0)
     assert not leaf.accepted and "acceleration" in leaf.reason
     # the cloth's speed alone is under the steady fall's bar for everything else
-    small_bar = CFG.model_copy(update={"steady_large_min_m": 1.0})
-    assert not judge(_track(t, x, y, seed=6, area=36.0), GEOM_FINE, small_bar).accepted
+    assert not _judge_fine(t, x, y, seed=6, steady_large_min_m=1.0).accepted
 
 
 def _fluttering(side_m: float, dur: float = 3.0, hz: float = 0.7):
@@ -370,24 +376,22 @@ def _fluttering(side_m: float, dur: float = 3.0, hz: float = 0.7):
 def test_a_fall_that_flutters_from_side_to_side_is_a_leaf():
     # a cloth's swing (0.8 m amplitude, 0.57 m RMS) passes; a leaf's (2.5 m, 1.8 m RMS)
     # does not, however large its blob
-    cloth = judge(_track(*_fluttering(0.8), seed=8, area=36.0), GEOM_FINE, CFG)
+    cloth = _judge_fine(*_fluttering(0.8), seed=8)
     assert cloth.accepted, cloth.reason
-    leaf = judge(_track(*_fluttering(2.5), seed=8, area=36.0), GEOM_FINE, CFG)
+    leaf = _judge_fine(*_fluttering(2.5), seed=8)
     assert not leaf.accepted and "from side to side" in leaf.reason, leaf.reason
-    off = CFG.model_copy(update={"max_swing_m": 0.0})
-    assert judge(_track(*_fluttering(2.5), seed=8, area=36.0), GEOM_FINE, off).accepted
+    assert _judge_fine(*_fluttering(2.5), seed=8, max_swing_m=0.0).accepted
     # a fall shorter than steady_min_s is not judged on its swing (too few periods)
-    short = judge(_track(*_fluttering(2.5, dur=1.5), seed=8, area=36.0), GEOM_FINE, CFG)
+    short = _judge_fine(*_fluttering(2.5, dur=1.5), seed=8)
     assert "from side to side" not in short.reason
 
 
 def test_a_swinging_cloth_is_not_refused_for_one_slow_phase_at_its_end():
     # the last 0.3 s catch the swing going up: 4.5 m/s down less 3 m/s of swing
     t, x, y = _swinging(4.5, 3.14, swing_m=0.6, swing_hz=0.8)
-    cloth = judge(_track(t, x, y, seed=7, area=36.0), GEOM_FINE, CFG)
+    cloth = _judge_fine(t, x, y, seed=7)
     assert cloth.accepted, cloth.reason
-    short = judge(_track(t, x, y, seed=7, area=36.0), GEOM_FINE,
-                  CFG.model_copy(update={"steady_end_s": 0.3}))
+    short = _judge_fine(t, x, y, seed=7, steady_end_s=0.3)
     assert not short.accepted and short.reason.startswith("ends at")
 
 
@@ -396,13 +400,12 @@ def test_a_cloth_that_bobs_up_and_down_as_it_swings_is_a_steady_fall():
     # going up for part of each swing (7.5 m/s of swing against 4.5 m/s of fall), but a
     # swing later it is always lower
     t, x, y = _swinging(4.5, 4.0, swing_m=1.2, swing_hz=1.0)
-    cloth = judge(_track(t, x, y, seed=7, area=36.0), GEOM_FINE, CFG)
+    cloth = _judge_fine(t, x, y, seed=7)
     assert cloth.accepted, cloth.reason
-    frame_by_frame = judge(_track(t, x, y, seed=7, area=36.0), GEOM_FINE,
-                           CFG.model_copy(update={"steady_lag_s": 0.0}))
+    frame_by_frame = _judge_fine(t, x, y, seed=7, steady_lag_s=0.0)
     assert not frame_by_frame.accepted
     # a leaf-sized blob with the same motion is still too slow for a steady fall
-    leaf = judge(_track(t, x, y, seed=7, area=1.0), GEOM_FINE, CFG)
+    leaf = _judge_fine(t, x, y, seed=7, area=1.0)
     assert not leaf.accepted
 
 

@@ -332,35 +332,6 @@ class DetectorConfig(BaseModel):
     rain_burst_s: float = Field(
         default=5.0, ge=0.1, le=60.0, description="See rain_burst (s)."
     )
-    rain_line_streaks: float = Field(
-        default=4.0,
-        ge=0.0,
-        le=1000.0,
-        description="Rain for rain_line_max and rain_release_frac: the thin streaks dropped per "
-        "frame (see streak_min_len), averaged over the last second, reach this many. Swaying "
-        "branches, curtains and lights switching cut a few streaks a frame out of dry scenes "
-        "(rain_streaks is reached in up to 65% of the frames of one), rain many.",
-    )
-    rain_line_max: float = Field(
-        default=0.6,
-        ge=0.0,
-        le=3.0,
-        description="In rain (see rain_line_streaks), a foreground region shorter than a streak "
-        "whose difference from the background goes on in a line beyond it by more than "
-        "this (detector.blobs.line_scores: threshold units) is a piece of a streak that the "
-        "threshold cut up, dropped before it is counted or tracked (kept where a track "
-        "expects its object); 0 keeps them.",
-    )
-    rain_release_frac: float = Field(
-        default=0.5,
-        gt=0.0,
-        le=1.0,
-        description="In rain (see rain_line_streaks), fewer foreground regions per frame than "
-        "this share of target_blobs lower the clutter multiplier of the threshold again (else a "
-        "third; between the two it holds): with the pieces of streaks left out of the count "
-        "(rain_line_max), what is left sits between a third and a half of the target, and "
-        "the threshold would stay raised for the rest of the shower.",
-    )
     rain_streaks: float = Field(
         default=2.0,
         ge=0.0,

@@ -226,7 +226,6 @@ class Detector:
         blobs = Blobs.empty()
         stats = {"regions": 0}
         if not blind:
-            raining = self.rain >= self.cfg.rain_line_streaks
             found = extract_blobs(
                 fg.mask, fg.diff, fg.thresh, fg.signed,
                 max_blobs=self.cfg.max_blobs, min_area=self.cfg.min_blob_area,
@@ -234,10 +233,8 @@ class Detector:
                 stats=stats, keep_largest=self.background.cluttered,
                 streak_len=self.cfg.streak_min_len, streak_width=self.cfg.streak_max_width,
                 expected=lambda: self.tracker.predictions(float(t_s))[1:],
-                line_max=self.cfg.rain_line_max if raining else 0.0,
-                line_scale=self.background.thresh_scale,
             )
-            self.background.feedback(stats["regions"], raining)
+            self.background.feedback(stats["regions"])
             self.rain += self._rain_alpha * (stats["streaks"] - self.rain)
             if stats["regions"] > self.cfg.max_blobs and self.background.overloaded(small):
                 self.guard_trips += 1

@@ -446,19 +446,20 @@ def test_a_still_thing_linked_to_another_far_below_is_rejected():
 def test_a_still_speck_linked_to_a_short_movement_is_not_a_fall_but_a_held_drop_is():
     # a speck sits still for 0.72 s, then the tracker links two blobs 3.5-4.5 m below it
     # (a swaying branch, something passing): all its fall is in those two points
-    t = np.concatenate([np.arange(0, 0.76, 1 / FPS), [1.12, 1.16]])
+    still = np.arange(0, 0.76, 1 / FPS)
+    t = np.concatenate([still, [1.12, 1.16]])
     x = np.full(t.size, 300.0)
-    y = np.concatenate([np.full(t.size - 2, 60.0), 60 + PX_PER_M * np.array([3.5, 4.5])])
-    v = judge(_track(t, x, y, seed=3, noise=0.2), GEOM, CFG)
+    y = np.concatenate([np.full(still.size, 60.0), 60 + PX_PER_M * np.array([3.5, 4.5])])
+    track = _track(t, x, y, seed=3, noise=0.2)
+    v = judge(track, GEOM, CFG)
     assert not v.accepted and v.reason.startswith("still for 0.72 s"), v.reason
-    off = judge(_track(t, x, y, seed=3, noise=0.2), GEOM,
-                CFG.model_copy(update={"still_start_s": 0.0}))
+    off = judge(track, GEOM, CFG.model_copy(update={"still_start_s": 0.0}))
     assert not off.reason.startswith("still for")
     # a bottle held out of a window for 0.72 s, then let go and seen falling for 1.4 s
     tf, xf, yf = _falling(start=0.76, dur=1.4, release=0.76, y0=60.0)
-    t2 = np.concatenate([np.arange(0, 0.76, 1 / FPS), tf])
-    x2 = np.concatenate([np.full(19, 300.0), xf])
-    y2 = np.concatenate([np.full(19, 60.0), yf])
+    t2 = np.concatenate([still, tf])
+    x2 = np.concatenate([np.full(still.size, 300.0), xf])
+    y2 = np.concatenate([np.full(still.size, 60.0), yf])
     held = judge(_track(t2, x2, y2, seed=3, noise=0.2), GEOM, CFG)
     assert held.accepted, held.reason
     # (the fit through the still part puts the release a storey high: floor 18 of 17)

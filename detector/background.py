@@ -225,21 +225,18 @@ class BackgroundModel:
             self.cfg.threshold_min * s * QUANT - 0.5, dst=self._thresh, dtype=cv2.CV_16U,
         )
 
-    def feedback(self, n_regions: int, raining: bool = False) -> None:
+    def feedback(self, n_regions: int) -> None:
         """Tell the model how many foreground regions the last frame had.
 
         Clutter (compression noise, rain) beyond ``target_blobs`` raises a global
-        multiplier of the threshold a little every frame; a frame with fewer than a third
-        of that (``rain_release_frac`` of it while ``raining``) lowers it back toward 1,
-        and in between it holds. Sparse noise then stays sparse without the guard
-        blinding the detector.
+        multiplier of the threshold a little every frame; a quiet frame lowers it back
+        toward 1. Sparse noise then stays sparse without the guard blinding the detector.
         """
         cfg = self.cfg
         old = self.thresh_scale
-        release = cfg.rain_release_frac if raining else 1.0 / 3.0
         if n_regions > cfg.target_blobs:
             self.thresh_scale = min(old * 1.08, cfg.max_thresh_scale)
-        elif n_regions < int(cfg.target_blobs * release):
+        elif n_regions < cfg.target_blobs // 3:
             self.thresh_scale = max(old / 1.02, 1.0)
         if self.thresh_scale != old:
             self._refresh_thresh()

@@ -93,52 +93,6 @@ class Blobs:
 _COLUMNS = tuple(f.name for f in fields(Blobs))
 
 
-_LINE_SPAN = 6  # samples taken beyond a region along each direction (work px)
-_LINE_ANGLES = 8
-_LINE_DIRS = np.stack([
-    np.stack([np.cos(a), np.sin(a), -np.cos(a), -np.sin(a), -np.sin(a), np.cos(a),
-              np.sin(a), -np.cos(a)]).reshape(4, 2)
-    for a in np.pi * np.arange(_LINE_ANGLES) / _LINE_ANGLES])  # (angles, 4, 2)
-"""Per angle: along it both ways, then across it both ways (unit vectors, x then y)."""
-
-
-def line_scores(rects: np.ndarray, diff: np.ndarray, thresh: np.ndarray,
-                scale: float = 1.0) -> np.ndarray:
-    """(N,) how strongly the difference from the background goes on in a line beyond
-    each of N (x, y, w, h) boxes, in units of the threshold without its clutter
-    multiplier ``scale``.
-
-    From the box's centre, ``_LINE_SPAN`` pixels are read beyond its half extent along
-    each of ``_LINE_ANGLES`` directions, both ways, and as many across it, both ways. The
-    score is the largest, over the directions, of the mean along it (the brighter way:
-    a piece at a streak's end goes on to one side only) less the mean across it (the
-    brighter way), with the ratio ``diff / threshold`` clipped at 3. Beyond a compact
-    object, even one blurred by its motion, lies background: it scores near 0, unless
-    something else crosses it. A rain streak cut into pieces by the threshold goes on
-    beyond each piece. On 14 generated scenes with rain, in the frames where it was
-    raining (see ``DetectorConfig.rain_streaks``), 20% of the blobs on falling objects
-    scored over 0.6, against 46% of the other blobs and 79% of the specks of 1-2 px.
-    The directions are 22.5 degrees apart: a 1 px streak between two of them reads lower.
-    """
-    n = rects.shape[0]
-    h, w = diff.shape
-    cx = rects[:, 0] + 0.5 * (rects[:, 2] - 1)
-    cy = rects[:, 1] + 0.5 * (rects[:, 3] - 1)
-    half = 0.5 * np.maximum(rects[:, 2], rects[:, 3])
-    t = half[:, None] + 1.0 + np.arange(_LINE_SPAN)[None, :]  # (n, span)
-    px = cx[:, None, None, None] + _LINE_DIRS[None, :, :, 0, None] * t[:, None, None, :]
-    py = cy[:, None, None, None] + _LINE_DIRS[None, :, :, 1, None] * t[:, None, None, :]
-    xi = np.clip(np.rint(px).astype(np.intp), 0, w - 1)
-    yi = np.clip(np.rint(py).astype(np.intp), 0, h - 1)
-    flat = yi * w + xi  # (n, angles, 4, span)
-    d = diff.ravel().take(flat).astype(np.float32)
-    th = thresh.ravel().take(flat).astype(np.float32)
-    r = np.minimum(np.float32(scale) * d / np.maximum(th, np.float32(1.0)), np.float32(3.0))
-    m = r.mean(axis=-1)  # (n, angles, 4)
-    score = np.maximum(m[..., 0], m[..., 1]) - np.maximum(m[..., 2], m[..., 3])
-    return score.max(axis=1) if n else np.zeros(0, np.float32)
-
-
 def extract_blobs(
     mask: np.ndarray,
     diff: np.ndarray,
@@ -154,9 +108,6 @@ def extract_blobs(
     streak_len: float = 0.0,
     streak_width: float = 2.0,
     expected: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
-    line_max: float = 0.0,
-    line_scale: float = 1.0,
-    streak_boxes: list[np.ndarray] | None = None,
 ) -> Blobs | None:
     """Blobs of a foreground mask, or None when there are more than ``max_blobs`` regions.
 
@@ -170,7 +121,7 @@ def extract_blobs(
         min_area, max_area: bounds on foreground pixels per kept blob.
         merge_radius: pieces closer than this many pixels join one region.
         stats: if given, receives ``"regions"``, the number of regions found (streaks
-            and line fragments left out), and ``"streaks"``.
+            left out), and ``"streaks"``.
         keep_largest: past ``max_blobs``, keep the ``max_blobs`` regions with the largest
             boxes instead of returning None (clutter: specks of noise go first).
         streak_len: regions at least this long (box diagonal, px) and on average at most
@@ -179,17 +130,7 @@ def extract_blobs(
         expected: called only when there are streaks: ``(x, y, radius)`` arrays of where
             tracks expect their object (work px). A streak whose box comes within the
             radius of one is kept: a small object merged with a thin trail (its own ghost,
-            an edge) is still a detection. Called at most once.
-        line_max: regions shorter than a streak whose difference from the background goes
-            on in a line beyond them (:func:`line_scores` above this) are fragments of a
-            streak that the threshold cut up (rain at night, in the dark, on a textured
-            wall), dropped like streaks (and kept like them where a track expects its
-            object); 0 keeps them. ``stats`` receives ``"lines"``.
-        line_scale: the clutter multiplier that ``thresh`` holds (see
-            ``BackgroundModel.thresh_scale``): the line is measured against the threshold
-            without it.
-        streak_boxes: if given, receives one (k, 4) int32 array: the (x, y, w, h) boxes
-            of the streaks dropped (for :class:`RainGauge`).
+            an edge) is still a detection.
     """
     if merge_radius > 0:
         k = np.ones((2 * merge_radius + 1, 2 * merge_radius + 1), np.uint8)
@@ -199,26 +140,7 @@ def extract_blobs(
     contours, _ = cv2.findContours(grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     n = len(contours)
     rects = np.array([cv2.boundingRect(c) for c in contours], dtype=np.int32).reshape(n, 4)
-    streaks = lines = 0
-    where: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-
-    def unexpected(idx: np.ndarray) -> np.ndarray:
-        # the regions of ``idx`` whose box no track expects its object in
-        if expected is None or idx.size == 0:
-            return idx
-        if not where:
-            where.append(expected())
-        ex, ey, er = where[0]
-        if ex.size == 0:
-            return idx
-        # distance from each expected point to each region's box
-        r = rects[idx]
-        x0, x1 = r[:, None, 0], r[:, None, 0] + r[:, None, 2] - 1
-        y0, y1 = r[:, None, 1], r[:, None, 1] + r[:, None, 3] - 1
-        gx = np.maximum(np.maximum(x0 - ex[None, :], ex[None, :] - x1), 0)
-        gy = np.maximum(np.maximum(y0 - ey[None, :], ey[None, :] - y1), 0)
-        return idx[~(np.hypot(gx, gy) <= er[None, :]).any(axis=1)]
-
+    streaks = 0
     if streak_len > 0 and n:
         long = np.hypot(rects[:, 2], rects[:, 3])
         cand = np.flatnonzero(long >= streak_len)
@@ -226,25 +148,24 @@ def extract_blobs(
             # a region w px wide and L long, grown by merge_radius on each side, encloses
             # about (w + 2 r - 1) L px (the contour runs through its edge pixels' centres)
             area = np.array([cv2.contourArea(contours[i]) for i in cand.tolist()])
-            thin = unexpected(cand[area <= (streak_width + 2 * merge_radius - 1) * long[cand]])
+            thin = cand[area <= (streak_width + 2 * merge_radius - 1) * long[cand]]
+            if thin.size and expected is not None:
+                ex, ey, er = expected()
+                if ex.size:
+                    # distance from each expected point to each streak's box
+                    r = rects[thin]
+                    x0, x1 = r[:, None, 0], r[:, None, 0] + r[:, None, 2] - 1
+                    y0, y1 = r[:, None, 1], r[:, None, 1] + r[:, None, 3] - 1
+                    gx = np.maximum(np.maximum(x0 - ex[None, :], ex[None, :] - x1), 0)
+                    gy = np.maximum(np.maximum(y0 - ey[None, :], ey[None, :] - y1), 0)
+                    thin = thin[~(np.hypot(gx, gy) <= er[None, :]).any(axis=1)]
             if thin.size:
                 streaks = int(thin.size)
-                if streak_boxes is not None:
-                    streak_boxes.append(rects[thin])
                 rects = np.delete(rects, thin, axis=0)
                 n = len(rects)
-    if line_max > 0 and n:
-        frag = unexpected(np.flatnonzero(line_scores(rects, diff, thresh, line_scale) > line_max))
-        if frag.size:
-            lines = int(frag.size)
-            rects = np.delete(rects, frag, axis=0)
-            n = len(rects)
-    if streak_boxes is not None and not streaks:
-        streak_boxes.append(np.zeros((0, 4), np.int32))
     if stats is not None:
         stats["regions"] = n
         stats["streaks"] = streaks
-        stats["lines"] = lines
     if n > max_blobs and not keep_largest:
         return None
     if n == 0:
@@ -312,54 +233,3 @@ def extract_blobs(
     keep = (area >= min_area) & (area <= max_area)
     blobs = Blobs(cx, cy, x0, y0, bw, bh, area, contrast, strength)
     return blobs[keep]
-
-
-class RainGauge:
-    """Whether it is raining, from the thin streaks that :func:`extract_blobs` drops.
-
-    A frame is rainy when at least ``min_streaks`` of its streaks are new: each one's centre
-    lies farther than ``max(NEW_PX, half its length)`` from the centre of every streak of
-    the frame before. It is raining while at least ``share`` of the frames of about the
-    last second were rainy (a running average of the rainy frames, time constant 1 s).
-
-    Rain lays its streaks in new places every frame, and it goes on. What else is cut out
-    as a streak does neither: the edge of a swaying branch, a curtain or a shaken picture
-    comes back where it was the frame before, and a light switched on or a gust makes a
-    burst of streaks that is over within the second. The mean number of streaks a frame
-    does not tell them apart: a dry scene with a curtain and leaves averaged 6 a frame.
-    On 149 generated scenes, the share of rainy frames over any second reached 0.39 at
-    most in the 119 dry ones; of the 30 with rain, the 22 with steady rain (3.6 to 56
-    streaks a frame) reached 0.78-1.0, and those with a few drops 0.04-0.58.
-    """
-
-    NEW_PX = 6.0
-
-    def __init__(self, fps: float, min_streaks: int, share: float) -> None:
-        self.min_streaks = int(min_streaks)
-        self.share_needed = float(share)
-        self.alpha = 1.0 / max(float(fps), 1.0)
-        self.share = 0.0
-        self._last = np.zeros((0, 2))  # centres of the last frame's streaks
-
-    @property
-    def raining(self) -> bool:
-        return self.min_streaks > 0 and self.share >= self.share_needed
-
-    def update(self, boxes: np.ndarray | None) -> None:
-        """Count one frame: its (k, 4) (x, y, w, h) streak boxes, or None for a frame whose
-        foreground was not looked at (warm-up, after the guard): the share holds, and the
-        next frame's streaks are all new."""
-        if boxes is None:
-            self._last = np.zeros((0, 2))
-            return
-        b = boxes.astype(np.float64)
-        centres = b[:, :2] + 0.5 * b[:, 2:]
-        new = len(b)
-        if new and len(self._last):
-            reach = np.maximum(self.NEW_PX, 0.5 * np.hypot(b[:, 2], b[:, 3]))
-            d = centres[:, None, :] - self._last[None, :, :]
-            near = (np.hypot(d[..., 0], d[..., 1]) <= reach[:, None]).any(axis=1)
-            new = int(np.count_nonzero(~near))
-        self._last = centres
-        rainy = 1.0 if self.min_streaks > 0 and new >= self.min_streaks else 0.0
-        self.share += self.alpha * (rainy - self.share)

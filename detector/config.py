@@ -332,42 +332,6 @@ class DetectorConfig(BaseModel):
     rain_burst_s: float = Field(
         default=5.0, ge=0.1, le=60.0, description="See rain_burst (s)."
     )
-    rain_gauge_streaks: int = Field(
-        default=3,
-        ge=0,
-        le=1000,
-        description="Rain, for rain_line_max and rain_release_frac (detector.blobs.RainGauge): a "
-        "frame is rainy when at least this many of the thin streaks it drops (see "
-        "streak_min_len) lie where the frame before had none; 0 never calls it rain.",
-    )
-    rain_gauge_share: float = Field(
-        default=0.5,
-        gt=0.0,
-        le=1.0,
-        description="It is raining (rain_gauge_streaks) while at least this share of the frames "
-        "of about the last second were rainy. Swaying branches, curtains, a shaken picture and "
-        "lights switching reached 0.39 in 119 dry generated scenes, steady rain 0.78-1.0.",
-    )
-    rain_line_max: float = Field(
-        default=0.6,
-        ge=0.0,
-        le=3.0,
-        description="In rain (see rain_gauge_streaks), a foreground region shorter than a streak "
-        "whose difference from the background goes on in a line beyond it by more than "
-        "this (detector.blobs.line_scores: threshold units) is a piece of a streak that the "
-        "threshold cut up, dropped before it is counted or tracked (kept where a track "
-        "expects its object); 0 keeps them.",
-    )
-    rain_release_frac: float = Field(
-        default=0.5,
-        gt=0.0,
-        le=1.0,
-        description="In rain (see rain_gauge_streaks), fewer foreground regions per frame than "
-        "this share of target_blobs lower the clutter multiplier of the threshold again (else a "
-        "third; between the two it holds): with the pieces of streaks left out of the count "
-        "(rain_line_max), what is left sits between a third and a half of the target, and "
-        "the threshold would stay raised for the rest of the shower.",
-    )
     rain_streaks: float = Field(
         default=2.0,
         ge=0.0,

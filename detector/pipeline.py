@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from detector.background import BackgroundModel, SignedDiff, shrink, work_size
-from detector.blobs import Blobs, RainGauge, extract_blobs
+from detector.blobs import Blobs, extract_blobs
 from detector.calibration import FacadeCalibration
 from detector.classifier import TrackClassifier, operating_threshold
 from detector.config import DetectorConfig
@@ -198,10 +198,6 @@ class Detector:
         # thin streaks dropped per frame, averaged over about a second: rain near the lens
         self.rain = 0.0
         self._rain_alpha = 1.0 / max(self.fps, 1.0)
-        # steady rain, told apart from the passing streaks of dry scenes: it lowers the
-        # threshold's clutter control and drops the pieces of streaks (see RainGauge)
-        self.rain_gauge = RainGauge(self.fps, self.cfg.rain_gauge_streaks,
-                                    self.cfg.rain_gauge_share)
         self._rain_passes: list[float] = []  # end times of tracks that passed in rain
         self.rejected: list[tuple[int, str]] = []  # (track id, reason) of recent rejections
         self.timings = dict.fromkeys(STAGES, 0.0)  # cumulative seconds per stage
@@ -230,8 +226,6 @@ class Detector:
         blobs = Blobs.empty()
         stats = {"regions": 0}
         if not blind:
-            raining = self.rain_gauge.raining
-            streak_boxes: list[np.ndarray] = []
             found = extract_blobs(
                 fg.mask, fg.diff, fg.thresh, fg.signed,
                 max_blobs=self.cfg.max_blobs, min_area=self.cfg.min_blob_area,
@@ -239,11 +233,8 @@ class Detector:
                 stats=stats, keep_largest=self.background.cluttered,
                 streak_len=self.cfg.streak_min_len, streak_width=self.cfg.streak_max_width,
                 expected=lambda: self.tracker.predictions(float(t_s))[1:],
-                line_max=self.cfg.rain_line_max if raining else 0.0,
-                line_scale=self.background.thresh_scale, streak_boxes=streak_boxes,
             )
-            self.rain_gauge.update(streak_boxes[0])
-            self.background.feedback(stats["regions"], raining)
+            self.background.feedback(stats["regions"])
             self.rain += self._rain_alpha * (stats["streaks"] - self.rain)
             if stats["regions"] > self.cfg.max_blobs and self.background.overloaded(small):
                 self.guard_trips += 1
@@ -257,8 +248,6 @@ class Detector:
                     blobs = blobs[self.include[yi, xi] > 0]
                 if self.cfg.recover_ratio > 0:
                     blobs = self._recover(blobs, fg.diff, fg.thresh, fg.signed, float(t_s))
-        else:
-            self.rain_gauge.update(None)
         c3 = time.perf_counter()
         self.rescues.tick(float(t_s))
         ended = self.tracker.step(blobs, float(t_s), blind=blind)

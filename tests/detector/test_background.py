@@ -232,26 +232,3 @@ def test_heavy_rain_does_not_read_as_a_moved_picture():
         cv2.line(rainy, (int(x), int(y)), (int(x) + 3, int(y) + 9), 255, 1)
     assert m.shift(rainy) < 0.1
     assert m.shift(np.roll(rainy, (2, 3), axis=(0, 1))) == pytest.approx(np.hypot(2, 3), abs=0.1)
-
-
-def test_in_rain_the_clutter_multiplier_comes_down_at_half_the_target():
-    """Clutter raises the threshold's multiplier; it comes down again only when a frame
-    holds fewer regions than a third of ``target_blobs`` (between the two it holds), in
-    rain fewer than ``rain_release_frac`` of it. With the pieces of rain streaks no longer
-    counted, what is left in rain sits between a third and a half of the target: released
-    at a third, the threshold would stay raised for the rest of the shower."""
-    frames = render([], 3, seed=3, noise=2.0)
-    for raining, frac, released in ((False, 0.5, False), (True, 0.5, True),
-                                    (True, 1.0 / 3.0, False)):
-        m = _model(frames, target_blobs=60, rain_release_frac=frac)
-        m.apply(frames[0])
-        for _ in range(40):
-            m.feedback(100, raining)  # a downpour
-        assert m.thresh_scale == pytest.approx(4.0)
-        for _ in range(40):
-            m.feedback(25, raining)  # between a third and a half of the target
-        assert (m.thresh_scale < 2.0) == released
-        assert (m.thresh_scale == pytest.approx(4.0)) != released
-        for _ in range(80):
-            m.feedback(10, raining)  # under a third: it comes down whatever the weather
-        assert m.thresh_scale < 1.5

@@ -655,30 +655,3 @@ def test_a_fall_the_tracker_linked_to_a_still_blob_before_it_is_found_on_its_own
     assert abs(ev.origin.floor - int(CAL.floor_at([[300.0, 40.0]])[0])) <= 1
     off = Detector(W, H, FPS, cfg.model_copy(update={"max_speedup_g": 0.0}), calibration=CAL)
     assert all(e.start_s < 1.95 for e in off._judge([track]))  # linked, or refused whole
-
-
-@pytest.mark.parametrize("weather", ["rain", "gust"])
-def test_the_detector_calls_steady_rain_rain_and_a_burst_of_streaks_not(weather):
-    """A second and a half of dry picture, then either rain (12 drops a frame, each in a
-    new place, for the rest of the clip) or a burst (40 streaks a frame for half a second,
-    as when a light comes on). Both raise the mean number of streaks a frame far past
-    ``rain_streaks``; only the rain holds the rain gauge up, which is what lowers the
-    threshold's clutter control and drops the pieces of streaks (see ``RainGauge``)."""
-    frames = render([], 100, seed=9, noise=1.5)
-    rng = np.random.default_rng(9)
-    for i, f in enumerate(frames):
-        n = (12 if i >= 38 else 0) if weather == "rain" else (40 if 50 <= i < 62 else 0)
-        for _ in range(n):
-            x, y = int(rng.integers(10, W - 20)), int(rng.integers(0, H - 30))
-            cv2.line(f, (x, y), (x + 6, y + 24), 200, 1)
-    det = Detector(W, H, FPS)
-    raining, mean = [], []
-    for i, f in enumerate(frames):
-        det.process(f, i / FPS)
-        raining.append(det.rain_gauge.raining)
-        mean.append(det.rain)
-    assert max(mean) > 4 * det.cfg.rain_streaks
-    if weather == "rain":
-        assert not any(raining[:38]) and all(raining[38 + 25:])  # within a second
-    else:
-        assert not any(raining)

@@ -148,17 +148,24 @@ def test_unknown_config_keys_are_refused_by_name():
 @pytest.mark.parametrize("seed", [21, 22, 23, 24])
 def test_a_dot_that_fades_under_the_threshold_every_other_frame_keeps_its_track(seed):
     """Hysteresis: a small object against a facade of nearly its own shade is over the
-    threshold in only half the frames; the weak frames near the track's prediction count,
-    so the fall is found, while without them the track looks like noise linked up."""
+    threshold in only half the frames. Where a track must be seen in more than that
+    (``min_hit_ratio`` 0.6), the weak frames near the track's prediction count, so the
+    fall is found, while without them the track looks like noise linked up. At the
+    default ratio (half the frames) the fall is found without them."""
     path = fall_path(1.0, 300.0, 40.0, 2.0, drag=0.005)
     things = [Thing(path, radius=2.0, contrast=-36, hidden=lambda i: i % 2 != 0),
               Thing(path, radius=2.0, contrast=-5)]
     frames = render(things, 100, seed=seed, noise=2.0)
-    with_recovery, _ = run(frames, calibration=CAL, config=DetectorConfig(recover_ratio=0.7))
-    without, det = run(frames, calibration=CAL, config=DetectorConfig(recover_ratio=0.0))
+    strict = {"min_hit_ratio": 0.6}
+    with_recovery, _ = run(frames, calibration=CAL,
+                           config=DetectorConfig(recover_ratio=0.7, **strict))
+    without, det = run(frames, calibration=CAL, config=DetectorConfig(recover_ratio=0.0, **strict))
     assert len(with_recovery) == 1
     assert _near(with_recovery[0].trajectory, path, 3.0) > 0.9
     assert without == [] and any("noise linked up" in r for _, r in det.rejected)
+    found, _ = run(frames, calibration=CAL)
+    assert DetectorConfig().min_hit_ratio == 0.5 and DetectorConfig().recover_ratio == 0.0
+    assert len(found) == 1 and _near(found[0].trajectory, path, 3.0) > 0.9
 
 
 def _work_track(tid: int, t: np.ndarray, x_in: np.ndarray, y_in: np.ndarray,

@@ -593,3 +593,23 @@ def test_a_slow_drifter_linked_to_a_fast_streak_is_two_things():
     t, x, y = _falling(start=1.05, dur=2.0, release=1.0, y0=20.0)
     v = judge(_track(t, x, y), GEOM, CFG)
     assert v.accepted, v.reason
+
+
+@pytest.mark.parametrize("area, seen_every, accepted", [
+    (4.0, (1, 0), True),      # a small object seen in every other frame (0.5)
+    (4.0, (1, 0, 0), False),  # in every third: noise linked up
+    (2.0, (1, 0), False),     # specks of 2 px in every other frame: noise linked up
+    (2.0, (1, 1, 1, 0), True),  # specks seen in three frames of four
+])
+def test_a_faint_object_seen_in_every_other_frame_is_a_fall_but_specks_must_show_more(
+        area, seen_every, accepted):
+    """A faint object (at night, in rain) crosses the threshold in about every other frame:
+    its track is judged on the half of its frames that it was seen in. Specks of 1-2 px,
+    the commonest noise, must show in 0.6 of their frames (``min_hit_ratio_tiny``): linked
+    across gaps, they made false alarms at half."""
+    t, x, y = _falling(dur=1.9)
+    keep = np.resize(np.array(seen_every, bool), t.size)
+    v = judge(_track(t[keep], x[keep], y[keep], seed=3, area=area), GEOM, CFG)
+    assert v.accepted == accepted, v.reason
+    if not accepted:
+        assert "noise linked up" in v.reason

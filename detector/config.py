@@ -299,7 +299,7 @@ class DetectorConfig(BaseModel):
         description="A judged track is detected in at least this share of the frames it spans; "
         "noise specks linked across gaps fail. A faint object (at night, in rain) shows in "
         "about every other frame: at 0.6 sixteen of the misses of six generated object sets "
-        "were refused here, half of them seen in 0.5-0.6 of their frames.",
+        "were refused here, ten of them seen in 0.5-0.6 of their frames.",
     )
     steady_max_rms_px: float = Field(
         default=0.6,
@@ -353,8 +353,8 @@ class DetectorConfig(BaseModel):
         ge=0.0,
         le=1.0,
         description="min_hit_ratio for a track whose blobs are at most 2 work px (median): "
-        "specks of noise, a leaf's or a still speck's, linked across gaps. At 0.5 two such "
-        "tracks became false alarms on six generated distractor sets.",
+        "specks of noise, a leaf's or a still speck's, linked across gaps. At 0.5 such tracks "
+        "made four false alarms more on six generated 30-minute distractor sets.",
     )
     min_points_tiny: int = Field(
         default=12,

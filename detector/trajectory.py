@@ -323,15 +323,15 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
 
     frames_spanned = track.frames_spanned(geom.fps)
     ratio = cfg.min_hit_ratio if geom.calibration is not None else cfg.min_hit_ratio_uncalibrated
-    tiny = float(np.median(track.area)) <= 2.0
+    median_area = float(np.median(track.area))
+    tiny = median_area <= 2.0
     if tiny:
         ratio = max(ratio, cfg.min_hit_ratio_tiny)
     if n < ratio * frames_spanned:
         return Verdict(False, 0.0, f"seen in {n} of {frames_spanned:.0f} frames: noise linked up",
                        none)
     if tiny and n < cfg.min_points_tiny:
-        return Verdict(False, 0.0, f"a speck of {np.median(track.area):.0f} px seen only {n} times",
-                       none)
+        return Verdict(False, 0.0, f"a speck of {median_area:.0f} px seen only {n} times", none)
 
     h = geom.height
     # without a calibration nothing else tells a car coming down a road from a fall, so

@@ -493,11 +493,19 @@ class DetectorConfig(BaseModel):
         default=1.2,
         ge=0.0,
         le=100.0,
-        description="A track followed for steady_min_s or longer swings sideways along the "
+        description="A track followed for swing_min_s or longer swings sideways along the "
         "wall by at most this RMS (m) about a smooth (quadratic) drift: a leaf flutters, a "
         "thrown thing drifts with the wind; 0 disables the test. On the used sets, "
         "accepted cloths swung 0.4-0.85 m and everything else at most 0.25; two leaves "
         "accepted as falls swung 1.6 and 2.9 m.",
+    )
+    swing_min_s: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=60.0,
+        description="The swing test (max_swing_m) judges tracks followed at least this long "
+        "(s). It judged only those of steady_min_s (2 s) until a leaf under infrared that "
+        "swung 1.5 m twice in 1.8 s was accepted as a fall.",
     )
     steady_large_speed_ms: float = Field(
         default=4.0,

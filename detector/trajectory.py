@@ -445,16 +445,17 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     common = dict(inliers=inl, residual=rms, fall_px=fall_px, fall_m=fall_m,
                   accel=accel_report, accel_units=units)
     steady = False
+    if cal is not None and cfg.max_swing_m > 0 and dur >= cfg.swing_min_s:
+        swing = _swing(ti, side_s[inl])
+        if swing > cfg.max_swing_m:
+            return Verdict(False, 0.0, f"swings {swing:.1f} m from side to side (RMS over "
+                           f"{dur:.1f} s): a leaf fluttering", **common)  # type: ignore[arg-type]
     if cal is not None and dur >= cfg.steady_min_s:
         # the object's size on the wall: work px per metre there is g_px / G
         size_m = float(np.sqrt(np.median(track.area))) * G / max(g_px, 1e-9)
         steady = (fall_px >= cfg.steady_min_fall_hps * h * geom.scale
                   and side <= cfg.steady_max_side_ratio * fall
                   and _steady_fall(ti, down_s[inl], accel, hi_a, size_m, cfg))
-        swing = _swing(ti, side_s[inl]) if cfg.max_swing_m > 0 else 0.0
-        if swing > cfg.max_swing_m > 0:
-            return Verdict(False, 0.0, f"swings {swing:.1f} m from side to side (RMS over "
-                           f"{dur:.1f} s): a leaf fluttering", **common)  # type: ignore[arg-type]
         if steady:
             # a swinging cloth's last 0.3 s catch one phase of its swing
             last = inl & (t >= dur - cfg.steady_end_s)

@@ -381,9 +381,17 @@ def test_a_fall_that_flutters_from_side_to_side_is_a_leaf():
     leaf = _judge_fine(*_fluttering(2.5), seed=8)
     assert not leaf.accepted and "from side to side" in leaf.reason, leaf.reason
     assert _judge_fine(*_fluttering(2.5), seed=8, max_swing_m=0.0).accepted
-    # a fall shorter than steady_min_s is not judged on its swing (too few periods)
+    # from swing_min_s (1 s) on, a shorter track is judged on its swing too: a leaf
+    # under infrared that swung 1.5 m twice in 1.8 s was accepted while only tracks of
+    # steady_min_s (2 s) were
     short = _judge_fine(*_fluttering(2.5, dur=1.5), seed=8)
-    assert "from side to side" not in short.reason
+    assert not short.accepted and "from side to side" in short.reason, short.reason
+    late = _judge_fine(*_fluttering(2.5, dur=1.5), seed=8, swing_min_s=2.0)
+    assert "from side to side" not in late.reason
+    # a cloth's swing over the same 1.5 s is no leaf's (it is refused for showing no
+    # acceleration yet: a steady fall needs steady_min_s)
+    cloth = _judge_fine(*_fluttering(0.8, dur=1.5), seed=8)
+    assert "from side to side" not in cloth.reason, cloth.reason
 
 
 def test_a_swinging_cloth_is_not_refused_for_one_slow_phase_at_its_end():
@@ -581,7 +589,7 @@ def test_a_slow_drifter_linked_to_a_fast_streak_is_two_things():
     t2 = t1[-1] + np.arange(7, 15) / FPS
     t = np.concatenate([t1, t2])
     down = np.where(t < 1.2, 0.5 * t, 0.6 + 25.0 * (t - 1.2) - 20.0 * (1.0 / FPS))
-    x = 150 + 20 * np.sin(2 * np.pi * 0.8 * t)
+    x = 150 + 12 * np.sin(2 * np.pi * 0.8 * t)  # swaying 1.1 m RMS: under max_swing_m
     y = 40 + PX_PER_M * down
     track = _track(t, x, y, seed=3, noise=0.2, area=1.0)
     v = judge(track, GEOM, CFG)

@@ -382,8 +382,8 @@ def test_a_fall_that_flutters_from_side_to_side_is_a_leaf():
     assert not leaf.accepted and "from side to side" in leaf.reason, leaf.reason
     assert _judge_fine(*_fluttering(2.5), seed=8, max_swing_m=0.0).accepted
     # from swing_min_s (1 s) on, a shorter track is judged on its swing too: a leaf
-    # under infrared that swung 1.5 m twice in 1.8 s was accepted while only tracks of
-    # steady_min_s (2 s) were
+    # under infrared that swung 1.5 m twice in 1.8 s passed as a fall (with an
+    # illumination change tried and not kept) while only tracks of steady_min_s (2 s) were
     short = _judge_fine(*_fluttering(2.5, dur=1.5), seed=8)
     assert not short.accepted and "from side to side" in short.reason, short.reason
     late = _judge_fine(*_fluttering(2.5, dur=1.5), seed=8, swing_min_s=2.0)

@@ -19,6 +19,10 @@ import numpy as np
 from detector.background import SignedDiff
 
 _PATCH = 12  # regions whose box fits in PATCH x PATCH work px take the vectorised path
+# a piece joined to a large blob (``merge_fragments``) is at most this many times its
+# threshold: a small strong thing beside a big one (an insect at the lens passing a falling
+# flowerpot) is a thing of its own
+_PIECE_MAX_STRENGTH = 2.0
 
 
 @dataclass
@@ -233,3 +237,67 @@ def extract_blobs(
     keep = (area >= min_area) & (area <= max_area)
     blobs = Blobs(cx, cy, x0, y0, bw, bh, area, contrast, strength)
     return blobs[keep]
+
+
+def merge_fragments(blobs: Blobs, gap_frac: float, min_side: int) -> Blobs:
+    """Join the pieces of one large object: a cloth or a bag many pixels across, faint
+    against the facade, crosses the threshold in patches a few pixels apart.
+
+    A blob at least ``min_side`` px wide or tall takes in every smaller, faint (strength
+    at most ``_PIECE_MAX_STRENGTH``) blob of its sign (brighter or darker than the
+    background) whose box lies within ``gap_frac`` of its box's longer side; groups join
+    transitively. The joined blob's centroid is the pieces' area-weighted mean, its box
+    their union, its area their sum; contrast and strength are the strongest piece's.
+    Only the few large blobs are compared with the others: (large, all) arrays."""
+    n = len(blobs)
+    if n < 2 or gap_frac <= 0:
+        return blobs
+    side = np.maximum(blobs.w, blobs.h)
+    big = np.flatnonzero(side >= min_side)
+    if big.size == 0:
+        return blobs
+    x0, y0 = blobs.x0.astype(np.int64), blobs.y0.astype(np.int64)
+    x1, y1 = x0 + blobs.w - 1, y0 + blobs.h - 1
+    gx = np.maximum(np.maximum(x0[None, :] - x1[big, None], x0[big, None] - x1[None, :]), 0)
+    gy = np.maximum(np.maximum(y0[None, :] - y1[big, None], y0[big, None] - y1[None, :]), 0)
+    bright = blobs.contrast > 0
+    near = ((np.maximum(gx, gy) <= gap_frac * side[big, None])
+            & (bright[big, None] == bright[None, :])
+            & (blobs.area[None, :] < blobs.area[big, None])  # pieces, not a second object
+            & (blobs.strength[None, :] <= _PIECE_MAX_STRENGTH))
+    near[np.arange(big.size), big] = False
+    if not near.any():
+        return blobs
+    # groups over the few pairs (union-find); the rest pass through as they are
+    parent: dict[int, int] = {}
+
+    def root(k: int) -> int:
+        while parent.get(k, k) != k:
+            k = parent[k]
+        return k
+
+    bi, bj = np.nonzero(near)
+    for p, q in zip(big[bi].tolist(), bj.tolist(), strict=True):
+        rp, rq = root(p), root(q)
+        if rp != rq:
+            parent[max(rp, rq)] = min(rp, rq)
+    groups: dict[int, list[int]] = {}
+    for k in set(parent) | set(parent.values()):
+        groups.setdefault(root(k), []).append(k)
+    keep = np.ones(n, bool)
+    rows = []
+    for members in groups.values():
+        idx = np.array(sorted(members))
+        keep[idx] = False
+        a = blobs.area[idx].astype(np.float64)
+        top = idx[int(np.argmax(blobs.strength[idx]))]
+        gx0, gy0 = int(x0[idx].min()), int(y0[idx].min())
+        rows.append((float(a @ blobs.x[idx]) / a.sum(), float(a @ blobs.y[idx]) / a.sum(),
+                     gx0, gy0, int(x1[idx].max()) - gx0 + 1, int(y1[idx].max()) - gy0 + 1,
+                     int(a.sum()), blobs.contrast[top], blobs.strength[top]))
+    c = list(zip(*rows, strict=True))
+    i32, f32 = np.int32, np.float32
+    joined = Blobs(np.array(c[0]), np.array(c[1]), np.array(c[2], i32), np.array(c[3], i32),
+                   np.array(c[4], i32), np.array(c[5], i32), np.array(c[6], i32),
+                   np.array(c[7], f32), np.array(c[8], f32))
+    return Blobs.concat([blobs[keep], joined])

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from detector.background import BackgroundModel, SignedDiff, shrink, work_size
-from detector.blobs import Blobs, extract_blobs
+from detector.blobs import Blobs, extract_blobs, merge_fragments
 from detector.calibration import FacadeCalibration
 from detector.classifier import TrackClassifier, operating_threshold
 from detector.config import DetectorConfig
@@ -154,6 +154,10 @@ class Detector:
         self.size = work_size(self.width, self.height, cfg.downscale)
         w, h = self.size
         self.geom = Geometry.build(float(cfg.downscale), w, h, calibration, self.fps)
+        # pieces are joined only where the facade calibration holds the physics to metres:
+        # uncalibrated, a car's pieces joined under trees passed as a fall (the real
+        # footage bgslibrary_video03_trees_traffic.avi, physics alone)
+        self._merge = calibration is not None and cfg.merge_gap_frac > 0
         g0 = self._g0 = cfg.gravity_prior_hps2 * h
         self.background = BackgroundModel(self.size, fps, cfg)
         self.tracker = Tracker(self.size, fps, cfg,
@@ -242,6 +246,10 @@ class Detector:
             else:
                 assert found is not None
                 blobs = found
+                if self._merge and self.rain < self.cfg.rain_streaks:
+                    # in rain, streaks beside an object would be taken into it
+                    blobs = merge_fragments(blobs, self.cfg.merge_gap_frac,
+                                            self.cfg.merge_min_side)
                 if self.include is not None and len(blobs):
                     xi = np.clip(np.round(blobs.x).astype(np.intp), 0, self.size[0] - 1)
                     yi = np.clip(np.round(blobs.y).astype(np.intp), 0, self.size[1] - 1)

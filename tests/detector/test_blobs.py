@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from detector.blobs import Blobs, extract_blobs
+from detector.blobs import Blobs, extract_blobs, merge_fragments
 
 
 def _inputs(mask: np.ndarray, value: float = 20.0):
@@ -114,3 +114,52 @@ def test_a_streak_where_a_track_expects_its_object_is_kept():
     near = (np.array([32.0]), np.array([44.0]), np.array([5.0]))
     b = extract_blobs(*_inputs(mask), **args, expected=lambda: near)
     assert len(b) == 1 and b.area[0] > 9
+
+
+def _cloth_mask():
+    """A faint cloth broken by the threshold into a 10 x 8 patch and two pieces 2-3 px
+    off it, with a strong small thing 2 px to its left and a bright piece below it."""
+    mask = np.zeros((40, 60), np.uint8)
+    mask[10:18, 20:30] = 255  # the cloth's main patch
+    mask[10:13, 32:35] = 255  # a piece 2 px to its right
+    mask[21:23, 24:27] = 255  # a piece 3 px below
+    mask[12:15, 15:18] = 255  # a strong small thing 2 px to its left
+    mask[30:32, 22:24] = 255  # a piece 12 px below: too far
+    return mask
+
+
+def test_faint_pieces_of_a_large_object_join_it():
+    mask = _cloth_mask()
+    diff = np.where(mask > 0, 6.0, 0.0).astype(np.float32)  # 1.2 x the threshold
+    diff[12:15, 15:18] = 40.0  # the strong small thing
+    thresh = np.full(mask.shape, 5.0, np.float32)
+    found = extract_blobs(mask, diff, thresh, -diff, max_blobs=10, merge_radius=0)
+    assert found is not None and len(found) == 5
+    joined = merge_fragments(found, gap_frac=0.5, min_side=6)
+    assert len(joined) == 3  # the cloth with its two near pieces; the thing; the far piece
+    cloth = int(np.argmax(joined.area))
+    assert joined.area[cloth] == 80 + 9 + 6
+    assert (joined.x0[cloth], joined.y0[cloth]) == (20, 10)
+    assert (joined.w[cloth], joined.h[cloth]) == (15, 13)
+    # the area-weighted centroid of the three pieces
+    assert joined.x[cloth] == pytest.approx((80 * 24.5 + 9 * 33 + 6 * 25) / 95)
+    assert joined.y[cloth] == pytest.approx((80 * 13.5 + 9 * 11 + 6 * 21.5) / 95)
+    # the strong thing beside it is a thing of its own, and keeps its place
+    thing = np.flatnonzero((joined.x0 == 15) & (joined.y0 == 12))
+    assert thing.size == 1 and joined.x[thing[0]] == pytest.approx(16.0)
+
+
+def test_pieces_of_the_other_sign_or_with_nothing_large_stay_apart():
+    mask = _cloth_mask()
+    diff = np.where(mask > 0, 6.0, 0.0).astype(np.float32)
+    thresh = np.full(mask.shape, 5.0, np.float32)
+    signed = -diff
+    signed[10:13, 32:35] = 6.0  # the piece on the right is brighter: something else
+    found = extract_blobs(mask, diff, thresh, signed, max_blobs=10, merge_radius=0)
+    assert found is not None
+    joined = merge_fragments(found, gap_frac=0.5, min_side=6)
+    assert len(joined) == len(found) - 2  # the piece below and the small thing joined
+    assert ((joined.x0 == 32) & (joined.area == 9)).sum() == 1
+    # nothing 12 px across or more: nothing joins; off: nothing joins
+    assert len(merge_fragments(found, gap_frac=0.5, min_side=12)) == len(found)
+    assert len(merge_fragments(found, gap_frac=0.0, min_side=6)) == len(found)

@@ -263,9 +263,9 @@ def merge_fragments(blobs: Blobs, gap_frac: float, min_side: int) -> Blobs:
     bright = blobs.contrast > 0
     near = ((np.maximum(gx, gy) <= gap_frac * side[big, None])
             & (bright[big, None] == bright[None, :])
-            & (blobs.area[None, :] < blobs.area[big, None])  # pieces, not a second object
+            # pieces, not a second object (nor the blob itself)
+            & (blobs.area[None, :] < blobs.area[big, None])
             & (blobs.strength[None, :] <= _PIECE_MAX_STRENGTH))
-    near[np.arange(big.size), big] = False
     if not near.any():
         return blobs
     # groups over the few pairs (union-find); the rest pass through as they are

@@ -173,10 +173,9 @@ class DetectorConfig(BaseModel):
         "pieces and the track fails as erratic or breaks up. Not while it rains (see "
         "rain_streaks): streaks beside an object would join it; not without a facade "
         "calibration: a car's pieces under trees, joined, passed as a fall. On a "
-        "development pair "
-        "(1001201/1001202, physics alone) 0.5, 1 and 1.5 found 56, 60 and 58 of 76 objects "
-        "against 53 without; false alarms on those scenes and 30 distractor minutes: 1 at "
-        "0.5 and at 1, 3 without. 0 turns it off.",
+        "development pair (1001201/1001202, physics alone) 0.5, 1 and 1.5 found 56, 60 and "
+        "58 of 76 objects against 53 without; false alarms on those scenes and 30 "
+        "distractor minutes: 1 at 0.5 and at 1, 3 without. 0 turns it off.",
     )
     merge_min_side: int = Field(
         default=6, ge=2, le=200, description="See merge_gap_frac (work px)."

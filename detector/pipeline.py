@@ -157,7 +157,7 @@ class Detector:
         # pieces are joined only where the facade calibration holds the physics to metres:
         # uncalibrated, a car's pieces joined under trees passed as a fall (the real
         # footage bgslibrary_video03_trees_traffic.avi, physics alone)
-        self._merge = calibration is not None and cfg.merge_gap_frac > 0
+        self._merge = calibration is not None
         g0 = self._g0 = cfg.gravity_prior_hps2 * h
         self.background = BackgroundModel(self.size, fps, cfg)
         self.tracker = Tracker(self.size, fps, cfg,

@@ -154,10 +154,6 @@ class Detector:
         self.size = work_size(self.width, self.height, cfg.downscale)
         w, h = self.size
         self.geom = Geometry.build(float(cfg.downscale), w, h, calibration, self.fps)
-        # pieces are joined only where the facade calibration holds the physics to metres:
-        # uncalibrated, a car's pieces joined under trees passed as a fall (the real
-        # footage bgslibrary_video03_trees_traffic.avi, physics alone)
-        self._merge = calibration is not None
         g0 = self._g0 = cfg.gravity_prior_hps2 * h
         self.background = BackgroundModel(self.size, fps, cfg)
         self.tracker = Tracker(self.size, fps, cfg,
@@ -246,8 +242,10 @@ class Detector:
             else:
                 assert found is not None
                 blobs = found
-                if self._merge and self.rain < self.cfg.rain_streaks:
-                    # in rain, streaks beside an object would be taken into it
+                if self.geom.calibration is not None and not self.raining:
+                    # in rain, streaks beside an object would be taken into it; uncalibrated,
+                    # a car's pieces joined under trees passed as a fall (the real footage
+                    # bgslibrary_video03_trees_traffic.avi, physics alone)
                     blobs = merge_fragments(blobs, self.cfg.merge_gap_frac,
                                             self.cfg.merge_min_side)
                 if self.include is not None and len(blobs):
@@ -273,6 +271,12 @@ class Detector:
         tm["judge"] += c5 - c4
         return events
 
+    @property
+    def raining(self) -> bool:
+        """The thin streaks dropped per frame, over about the last second, reach
+        ``rain_streaks``."""
+        return self.rain >= self.cfg.rain_streaks
+
     def finish(self) -> list[Event]:
         """End of the video: judge every live track and return the resulting events."""
         c0 = time.perf_counter()
@@ -295,7 +299,7 @@ class Detector:
         thing falls steadily too, at its terminal speed, but slower (a cigarette thrown
         out: 10.5 m/s on the wall plane)."""
         cfg = self.cfg
-        if self.rain < cfg.rain_streaks:
+        if not self.raining:
             fast = faint > 0 and self._wall_speed(tr) > cfg.max_entry_speed_ms
             return self._steady(tr, "found by looking back, fast") if fast else None
         end = float(tr.t[-1])

@@ -20,6 +20,10 @@ Per frame, on the working image (the luma shrunk by ``downscale`` with INTER_ARE
 4. *Guard*: if too much of the frame is foreground at once (lights, IR switch, a big
    shake), the background is re-seeded from the current frame and the caller is told
    to ignore blobs for ``guard_blind_s``.
+5. *Persistence*: while clutter (rain) holds the threshold's multiplier over
+   ``persist_scale``, pixels over that lower multiple that were over it a frame before,
+   within a pixel, are foreground too: a drop is elsewhere a frame later, an object
+   just let go is not.
 
 Only OpenCV/numpy kernels touch pixels. The per-frame passes are uint16 fixed point
 (quarter grey levels; half the memory traffic of float32: at 960x540 the model is
@@ -110,7 +114,8 @@ class Foreground:
         mask: (h, w) uint8, 255 where foreground.
         diff: (h, w) uint16, ``max(f - max(B), min(B) - f, 0)`` in quarter grey levels.
         thresh: (h, w) uint16, the per-pixel threshold (quarter grey levels): foreground
-            where ``diff > thresh``.
+            where ``diff > thresh`` (where persistence added pixels, the lower threshold
+            they passed).
         frame: (h, w) uint16 working image after the illumination correction (x4).
         background: (h, w) uint16 background it was compared with (x4).
         fraction: share of working pixels that are foreground.
@@ -181,6 +186,14 @@ class BackgroundModel:
         self._noise = np.full(shape, config.noise_init * QUANT, np.float32)
         self._thresh = np.empty(shape, u16)
         self._refresh_thresh()
+        # persistence under clutter (see :meth:`_persistent`): the lower threshold, this
+        # frame's and the last frame's pixels over it, and the threshold that made the mask
+        self._thresh_lo = np.empty(shape, u16)
+        self._refresh_lo()
+        self._over = np.zeros(shape, np.uint8)
+        self._over_prev = np.zeros(shape, np.uint8)
+        self._lo_frame = -(10**9)
+        self._thresh_eff = np.empty(shape, u16)
         self._f = np.empty(shape, u16)
         self._diff = np.empty(shape, u16)
         self._tmp = np.empty(shape, u16)
@@ -224,6 +237,40 @@ class BackgroundModel:
             self._noise, self.cfg.threshold_k * s, self._noise, 0.0,
             self.cfg.threshold_min * s * QUANT - 0.5, dst=self._thresh, dtype=cv2.CV_16U,
         )
+
+    def _refresh_lo(self) -> None:
+        s = self.cfg.persist_scale
+        if s > 0:
+            cv2.addWeighted(
+                self._noise, self.cfg.threshold_k * s, self._noise, 0.0,
+                self.cfg.threshold_min * s * QUANT - 0.5, dst=self._thresh_lo, dtype=cv2.CV_16U,
+            )
+
+    def _persistent(self, diff: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(mask, thresh)`` with what persists under clutter added.
+
+        While clutter holds the threshold multiplier over ``persist_scale``, a faint
+        object is lost with the rain. Over the lower threshold (``persist_scale`` times
+        the noise threshold) a frame has many times more regions, but a rain drop or a
+        noise speck is somewhere else a frame later, while a thing let go, or one
+        falling slowly, is still within a pixel of where it was: the pixels over the lower
+        threshold that touch last frame's, grown back by a pixel over this frame's (to the
+        whole of a moving object, not only the part it shares with its last position), are
+        foreground too, with the lower threshold as theirs."""
+        self._over, self._over_prev = self._over_prev, self._over
+        lo = cv2.compare(diff, self._thresh_lo, cv2.CMP_GT, dst=self._over)
+        consecutive = self._lo_frame == self.frames - 1
+        self._lo_frame = self.frames
+        if not consecutive:
+            return mask, self._thresh
+        stay = cv2.bitwise_and(lo, cv2.dilate(self._over_prev, _KERNEL3))
+        stay = cv2.bitwise_and(cv2.dilate(stay, _KERNEL3), lo)
+        new = cv2.bitwise_and(stay, cv2.bitwise_not(mask))
+        if not cv2.countNonZero(new):
+            return mask, self._thresh
+        np.copyto(self._thresh_eff, self._thresh)
+        cv2.copyTo(self._thresh_lo, new, self._thresh_eff)
+        return cv2.bitwise_or(mask, new), self._thresh_eff
 
     def feedback(self, n_regions: int) -> None:
         """Tell the model how many foreground regions the last frame had.
@@ -331,6 +378,7 @@ class BackgroundModel:
             noise_in = cv2.min(absd, self._thresh, dst=self._absd)
             cv2.accumulateWeighted(noise_in, self._noise, a)
             self._refresh_thresh()
+            self._refresh_lo()
         bgq = self._bgq  # what this frame was compared with (a refresh writes the spare)
         if fraction > cfg.guard_fraction and not warming:
             self.trip(small, reason=f"{fraction:.1%} of the frame changed")
@@ -366,7 +414,22 @@ class BackgroundModel:
         blind = self.blind_frames_left > 0
         if blind and not tripped:
             self.blind_frames_left -= 1
-        return Foreground(mask, diff, self._thresh, f, bgq, fraction, tripped, blind, corrected)
+        thresh = self._thresh
+        if self.persisting and not tripped:
+            mask, thresh = self._persistent(diff, mask)
+        return Foreground(mask, diff, thresh, f, bgq, fraction, tripped, blind, corrected)
+
+    @property
+    def persisting(self) -> bool:
+        """Clutter holds the threshold over ``persist_scale``: what persists from one frame
+        to the next over :attr:`thresh_lo` is foreground too (see :meth:`_persistent`)."""
+        return 0 < self.cfg.persist_scale < self.thresh_scale
+
+    @property
+    def thresh_lo(self) -> np.ndarray:
+        """(h, w) uint16 the persistence threshold, ``persist_scale`` times the noise
+        threshold (quarter grey levels)."""
+        return self._thresh_lo
 
     @property
     def cluttered(self) -> bool:

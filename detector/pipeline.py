@@ -253,7 +253,11 @@ class Detector:
                     yi = np.clip(np.round(blobs.y).astype(np.intp), 0, self.size[1] - 1)
                     blobs = blobs[self.include[yi, xi] > 0]
                 if self.cfg.recover_ratio > 0:
-                    blobs = self._recover(blobs, fg.diff, fg.thresh, fg.signed, float(t_s))
+                    blobs = self._recover(blobs, fg.diff, fg.thresh, fg.signed, float(t_s),
+                                          self.cfg.recover_ratio)
+                elif self.cfg.persist_follow and self.background.persisting:
+                    blobs = self._recover(blobs, fg.diff, self.background.thresh_lo, fg.signed,
+                                          float(t_s), 1.0, fg.thresh)
         c3 = time.perf_counter()
         self.rescues.tick(float(t_s))
         ended = self.tracker.step(blobs, float(t_s), blind=blind)
@@ -475,15 +479,20 @@ class Detector:
             self._before = {k: v for k, v in self._before.items() if k in live}
 
     def _recover(self, blobs: Blobs, diff: np.ndarray, thresh: np.ndarray,
-                 signed: np.ndarray | SignedDiff, t: float) -> Blobs:
+                 signed: np.ndarray | SignedDiff, t: float, least: float,
+                 real: np.ndarray | None = None) -> Blobs:
         """``blobs`` plus weak detections where established tracks are expected.
 
         Hysteresis in space and time: a small object against a facade of its own colour
         drops under the threshold for a frame or two. Where an established track predicts
         it and no blob lies within the prediction's 3-sigma radius (capped at
         ``recover_radius``), the strongest pixel there counts if its diff reaches
-        ``recover_ratio`` of its threshold. At most ``recover_max_tracks`` tracks, the
-        longest first; a handful of small windows per frame.
+        ``least`` times ``thresh`` (``recover_ratio`` of the threshold; in clutter, the
+        persistence threshold, see ``persist_follow``). Its strength is measured against
+        ``real`` (default ``thresh``), the threshold that makes blobs: below 1, the track
+        is not bridged again before a real blob (:meth:`Tracker.predictions`). At most
+        ``recover_max_tracks`` tracks, the longest first; a handful of small windows per
+        frame.
         """
         cfg = self.cfg
         idx, px, py, rad = self.tracker.predictions(t)
@@ -499,9 +508,10 @@ class Detector:
             return blobs
         hits = self.tracker.hits[idx[want]]
         want = want[np.argsort(-hits, kind="stable")[: cfg.recover_max_tracks]]
+        sign = self.tracker.contrast_sign(idx[want])
         h, w = diff.shape
         rows: list[tuple[float, ...]] = []
-        for k in want.tolist():
+        for k, s in zip(want.tolist(), sign.tolist(), strict=True):
             r = int(np.ceil(rad[k]))
             cx, cy = round(float(px[k])), round(float(py[k]))
             x0, x1 = max(cx - r, 0), min(cx + r + 1, w)
@@ -510,20 +520,27 @@ class Detector:
                 continue
             ratio = diff[y0:y1, x0:x1].astype(np.float32) / np.maximum(
                 thresh[y0:y1, x0:x1].astype(np.float32), 1.0)
+            if s:
+                # only what differs from the background the way the object did (a dark
+                # thing does not turn into a bright rain drop beside it); a cloth shows
+                # both sides
+                ratio[signed[y0:y1, x0:x1] * s <= 0] = 0.0
             j = int(np.argmax(ratio))
             best = float(ratio.flat[j])
-            if best < cfg.recover_ratio:
+            if best < least:
                 continue
             jy, jx = divmod(j, x1 - x0)
             # centroid of the 3x3 around the peak, weighted by the excess over the ratio
             ya, yb = max(jy - 1, 0), min(jy + 2, y1 - y0)
             xa, xb = max(jx - 1, 0), min(jx + 2, x1 - x0)
-            wgt = np.maximum(ratio[ya:yb, xa:xb] - 0.5 * cfg.recover_ratio, 0.0)
+            wgt = np.maximum(ratio[ya:yb, xa:xb] - 0.5 * least, 0.0)
             yy, xx = np.mgrid[ya:yb, xa:xb]
             tot = float(wgt.sum())
             bx = x0 + float((wgt * xx).sum()) / tot
             by = y0 + float((wgt * yy).sum()) / tot
-            area = int((ratio >= cfg.recover_ratio).sum())
+            area = int((ratio >= least).sum())
+            if real is not None:
+                best = float(diff[y0 + jy, x0 + jx]) / max(float(real[y0 + jy, x0 + jx]), 1.0)
             rows.append((bx, by, x0 + jx, y0 + jy, 1, 1, area,
                          float(signed[y0 + jy, x0 + jx]), best))
         if not rows:

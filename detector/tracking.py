@@ -242,6 +242,15 @@ class Tracker:
         spread = np.sqrt(np.maximum(cov[:, 0, 0] + cov[:, 1, 1], 0.0))
         return est, mean[:, 0], mean[:, 1], 3.0 * spread + self.cfg.measurement_sigma
 
+    def contrast_sign(self, rows: np.ndarray, last: int = 5) -> np.ndarray:
+        """(K,) 1 where the last ``last`` detections of the tracks in table rows ``rows``
+        were all brighter than the background, -1 all darker, 0 mixed (a cloth)."""
+        out = np.zeros(rows.size, np.int8)
+        for k, i in enumerate(rows.tolist()):
+            c = np.array([p[4] for p in self._hist[int(self.ids[i])][-last:]])
+            out[k] = 1 if (c > 0).all() else -1 if (c < 0).all() else 0
+        return out
+
     def histories(self) -> list[list[tuple[float, float, float, float, float, float]]]:
         """The detections so far of every live track: rows ``(t, x, y, area, contrast,
         strength)``, oldest first (read-only views of the tracker's own lists)."""

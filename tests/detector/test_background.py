@@ -232,3 +232,46 @@ def test_heavy_rain_does_not_read_as_a_moved_picture():
         cv2.line(rainy, (int(x), int(y)), (int(x) + 3, int(y) + 9), 255, 1)
     assert m.shift(rainy) < 0.1
     assert m.shift(np.roll(rainy, (2, 3), axis=(0, 1))) == pytest.approx(np.hypot(2, 3), abs=0.1)
+
+
+def _rainy(seed: int):
+    """A faint dark dot drifting 1 px a frame through 200 bright specks a frame (a new
+    place each frame, as rain drops are), and as many specks as faint as the dot."""
+    dot = Thing(linear_path(0.0, 150.0, 100.0, 25.0, 10.0, 10.0), radius=1.5, contrast=-25)
+    frames = render([dot], 90, seed=seed, noise=2.0)
+    rng = np.random.default_rng(seed)
+    faint = []
+    for f in frames[30:]:
+        for y, x in zip(rng.integers(0, 358, 200), rng.integers(0, 638, 200), strict=True):
+            f[y : y + 2, x : x + 2] = 255
+        ys, xs = rng.integers(5, 355, 200), rng.integers(5, 635, 200)
+        f[ys, xs] = np.clip(f[ys, xs].astype(int) - 25, 0, 255).astype(np.uint8)
+        faint.append((ys, xs))
+    return dot, frames, faint
+
+
+@pytest.mark.parametrize("persist", [1.5, 0.0])
+def test_under_clutter_what_stays_in_place_is_seen_and_what_hops_is_not(persist):
+    """Rain raises the clutter multiplier to its cap and a faint object drops under the
+    threshold; over the lower persistence threshold it is still there a frame later, within
+    a pixel, while a faint speck as strong as it never is."""
+    dot, frames, faint = _rainy(11)
+    m = _model(frames, persist_scale=persist)
+    seen, specks, judged = 0, 0, 0
+    for i, f in enumerate(frames):
+        fg = m.apply(f)
+        m.feedback(cv2.connectedComponents(fg.mask)[0] - 1)  # as the detector does
+        if i < 60:
+            continue
+        assert m.thresh_scale > 3.0  # the clutter control is at work
+        judged += 1
+        x, y = dot.path(i / FPS)
+        seen += bool(fg.mask[round(y) - 1 : round(y) + 2, round(x) - 1 : round(x) + 2].any())
+        ys, xs = faint[i - 30]
+        specks += int(np.count_nonzero(fg.mask[ys, xs]))
+    if persist:
+        assert seen >= 0.9 * judged
+    else:
+        assert seen <= 0.1 * judged
+    # a speck lands beside one of last frame's by chance (about 2% of the picture)
+    assert specks <= 0.05 * 200 * judged

@@ -147,6 +147,7 @@ class BackgroundModel:
         size: (w, h) of the working image.
         fps: nominal frame rate, turns time constants into per-frame rates.
         config: detector configuration.
+        persist: whether persistence under clutter may add foreground (``persist_scale``).
     """
 
     # the illumination correction runs when a block's mean moved by more than this many
@@ -154,8 +155,10 @@ class BackgroundModel:
     # about twice that, well under any threshold
     _GAIN_GREY = 0.75
 
-    def __init__(self, size: tuple[int, int], fps: float, config: DetectorConfig) -> None:
+    def __init__(self, size: tuple[int, int], fps: float, config: DetectorConfig,
+                 persist: bool = True) -> None:
         self.cfg = config
+        self.persist = persist
         self.w, self.h = size
         self.fps = float(fps)
         self.alpha_bg = _alpha(config.background_tau_s, fps)
@@ -423,7 +426,7 @@ class BackgroundModel:
     def persisting(self) -> bool:
         """Clutter holds the threshold over ``persist_scale``: what persists from one frame
         to the next over :attr:`thresh_lo` is foreground too (see :meth:`_persistent`)."""
-        return 0 < self.cfg.persist_scale < self.thresh_scale
+        return self.persist and 0 < self.cfg.persist_scale < self.thresh_scale
 
     @property
     def thresh_lo(self) -> np.ndarray:

@@ -155,7 +155,11 @@ class Detector:
         w, h = self.size
         self.geom = Geometry.build(float(cfg.downscale), w, h, calibration, self.fps)
         g0 = self._g0 = cfg.gravity_prior_hps2 * h
-        self.background = BackgroundModel(self.size, fps, cfg)
+        # persistence lets fainter things through; without a facade calibration the
+        # physics cannot tell them from cars and trees (the real footage
+        # bgslibrary_video03_trees_traffic.avi: two false alarms, physics alone)
+        self.background = BackgroundModel(self.size, fps, cfg,
+                                          persist=self.geom.calibration is not None)
         self.tracker = Tracker(self.size, fps, cfg,
                                gravity=lambda x, y: self.geom.gravity_px(x, y, g0))
         self.classifier = classifier

@@ -192,7 +192,7 @@ class BackgroundModel:
         # persistence under clutter (see :meth:`_persistent`): the lower threshold, this
         # frame's and the last frame's pixels over it, and the threshold that made the mask
         self._thresh_lo = np.empty(shape, u16)
-        self._refresh_lo()
+        self._lo_stale = True  # refreshed when next needed, not at every noise update
         self._over = np.zeros(shape, np.uint8)
         self._over_prev = np.zeros(shape, np.uint8)
         self._lo_frame = -(10**9)
@@ -243,6 +243,7 @@ class BackgroundModel:
 
     def _refresh_lo(self) -> None:
         s = self.cfg.persist_scale
+        self._lo_stale = False
         if s > 0:
             cv2.addWeighted(
                 self._noise, self.cfg.threshold_k * s, self._noise, 0.0,
@@ -261,14 +262,14 @@ class BackgroundModel:
         whole of a moving object, not only the part it shares with its last position), are
         foreground too, with the lower threshold as theirs."""
         self._over, self._over_prev = self._over_prev, self._over
-        lo = cv2.compare(diff, self._thresh_lo, cv2.CMP_GT, dst=self._over)
+        lo = cv2.compare(diff, self.thresh_lo, cv2.CMP_GT, dst=self._over)
         consecutive = self._lo_frame == self.frames - 1
         self._lo_frame = self.frames
         if not consecutive:
             return mask, self._thresh
         stay = cv2.bitwise_and(lo, cv2.dilate(self._over_prev, _KERNEL3))
         stay = cv2.bitwise_and(cv2.dilate(stay, _KERNEL3), lo)
-        new = cv2.bitwise_and(stay, cv2.bitwise_not(mask))
+        new = cv2.subtract(stay, mask)  # 255 - 255 saturates at 0
         if not cv2.countNonZero(new):
             return mask, self._thresh
         np.copyto(self._thresh_eff, self._thresh)
@@ -381,7 +382,7 @@ class BackgroundModel:
             noise_in = cv2.min(absd, self._thresh, dst=self._absd)
             cv2.accumulateWeighted(noise_in, self._noise, a)
             self._refresh_thresh()
-            self._refresh_lo()
+            self._lo_stale = True
         bgq = self._bgq  # what this frame was compared with (a refresh writes the spare)
         if fraction > cfg.guard_fraction and not warming:
             self.trip(small, reason=f"{fraction:.1%} of the frame changed")
@@ -432,6 +433,8 @@ class BackgroundModel:
     def thresh_lo(self) -> np.ndarray:
         """(h, w) uint16 the persistence threshold, ``persist_scale`` times the noise
         threshold (quarter grey levels)."""
+        if self._lo_stale:
+            self._refresh_lo()
         return self._thresh_lo
 
     @property

@@ -232,23 +232,21 @@ class BackgroundModel:
         sums = c[1:, 1:] - c[:-1, 1:] - c[1:, :-1] + c[:-1, :-1]
         return sums.astype(np.float32) * np.float32(1.0 / (b * b))
 
-    def _refresh_thresh(self) -> None:
+    def _scaled_thresh(self, s: float, dst: np.ndarray) -> None:
         # floor(k * s * noise + min * s), x QUANT: ``diff > thresh`` for whole diffs is
         # then the same test as against the real-valued threshold
-        s = self.thresh_scale
         cv2.addWeighted(
             self._noise, self.cfg.threshold_k * s, self._noise, 0.0,
-            self.cfg.threshold_min * s * QUANT - 0.5, dst=self._thresh, dtype=cv2.CV_16U,
+            self.cfg.threshold_min * s * QUANT - 0.5, dst=dst, dtype=cv2.CV_16U,
         )
 
+    def _refresh_thresh(self) -> None:
+        self._scaled_thresh(self.thresh_scale, self._thresh)
+
     def _refresh_lo(self) -> None:
-        s = self.cfg.persist_scale
         self._lo_stale = False
-        if s > 0:
-            cv2.addWeighted(
-                self._noise, self.cfg.threshold_k * s, self._noise, 0.0,
-                self.cfg.threshold_min * s * QUANT - 0.5, dst=self._thresh_lo, dtype=cv2.CV_16U,
-            )
+        if self.cfg.persist_scale > 0:
+            self._scaled_thresh(self.cfg.persist_scale, self._thresh_lo)
 
     def _persistent(self, diff: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(mask, thresh)`` with what persists under clutter added.

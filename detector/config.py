@@ -894,6 +894,14 @@ class DetectorConfig(BaseModel):
         "of its frames (its start may be noise) is joined by nothing. False: a refused "
         "track is joined to one piece before it only, as before the sixteenth stop.",
     )
+    gap_tail_share: float = Field(
+        default=0.34,
+        ge=0.0,
+        le=0.9,
+        description="A refused track that was unseen for more than reacquire_misses frames "
+        "within its last this share of points is judged again on the points before that gap: "
+        "a faint object lost in rain is taken up by drops far off. 0 disables.",
+    )
     min_score: float = Field(
         default=0.5, ge=0.0, le=1.0, description="Least physics score of an emitted event. "
         "With a classifier, classifier_threshold is its own bar, and the event's score "

@@ -367,6 +367,12 @@ class Detector:
                 if sv.accepted:
                     tr, v = later, sv
             if not v.accepted:
+                head = self._before_gap(tr)
+                if head is not None:
+                    hv = judge(head, self.geom, self.cfg, self.rescues)
+                    if hv.accepted:
+                        tr, v = head, hv
+            if not v.accepted:
                 joined = self._rejoin(tr)
                 if joined is not None:
                     jv = judge(joined, self.geom, self.cfg, self.rescues)
@@ -743,6 +749,26 @@ class Detector:
             "inlier_frac": float(np.mean(v.inliers)) if v.inliers.size else 0.0,
             "left_frame": float(tr.left_frame),
         }
+
+    def _before_gap(self, tr: Track) -> Track | None:
+        """The part of ``tr`` before it was lost and taken up again late in its life, or
+        None.
+
+        Unseen for ``reacquire_misses`` frames and more, a track's gate has grown wide: in
+        rain, a faint object lost for a third of a second is taken up by a drop tens of
+        pixels off, and then by drops further on (seen: a can and three cloths whose last
+        two or three points were drops; fitted through them, a 4 m fall read as 14 m up).
+        The points before the earliest such gap in the last third of the track
+        (``gap_tail_share``) are judged alone."""
+        share = self.cfg.gap_tail_share
+        n = len(tr)
+        if share <= 0 or n < 2 * self.cfg.min_points:
+            return None
+        gaps = np.flatnonzero(np.diff(tr.t) * self.fps > self.cfg.reacquire_misses + 0.5) + 1
+        gaps = gaps[(gaps >= max(self.cfg.min_points, (1.0 - share) * n)) & (gaps < n)]
+        if gaps.size == 0:
+            return None
+        return _window(tr, 0, int(gaps[0]))
 
     def _reject(self, tr: Track, reason: str) -> None:
         log.debug("track %d (%d points from %.2f s) rejected: %s", tr.id, len(tr), tr.t[0], reason)

@@ -380,6 +380,34 @@ def _fall_track(tid: int, t0: float, dur: float, x0: float, y0: float) -> Track:
     return Track(tid, t, x, y, np.full(n, 4.0), np.full(n, -30.0), np.full(n, 3.0))
 
 
+def _with_drops_after_a_gap(tr: Track, gap_frames: int) -> Track:
+    """``tr`` lost for ``gap_frames`` frames and then taken up by two rain drops, each
+    farther off (work px), up and to the left of where the object went."""
+    t = np.concatenate([tr.t, tr.t[-1] + np.array([gap_frames + 1, 2 * gap_frames + 2]) / FPS])
+    x = np.concatenate([tr.x, tr.x[-1] - np.array([60.0, 190.0])])
+    y = np.concatenate([tr.y, tr.y[-1] - np.array([25.0, 80.0])])
+    n = t.size
+    return Track(tr.id, t, x, y, np.full(n, 4.0), np.full(n, -30.0), np.full(n, 3.0))
+
+
+def test_a_fall_lost_and_taken_up_by_drops_far_off_is_judged_on_what_came_before():
+    fall = _fall_track(1, 1.0, 1.3, 300.0, 40.0)
+    spoilt = _with_drops_after_a_gap(fall, 8)
+    det = Detector(W, H, FPS, calibration=CAL)
+    assert not judge(spoilt, det.geom, det.cfg).accepted  # the whole is no fall
+    events = det._judge([spoilt])
+    assert len(events) == 1
+    ev = events[0]
+    assert ev.trajectory[-1, 0] == pytest.approx(fall.t[-1])  # the drops are left out
+    assert abs(ev.origin.floor - int(CAL.floor_at([[300.0, 40.0]])[0])) <= 1
+    off = Detector(W, H, FPS, DetectorConfig(gap_tail_share=0.0), calibration=CAL)
+    assert off._judge([_with_drops_after_a_gap(fall, 8)]) == []
+    # a track seen in every frame is not cut: the same far points without a gap before
+    # them are no lost track taken up again
+    assert Detector(W, H, FPS, calibration=CAL)._before_gap(
+        _with_drops_after_a_gap(fall, 0)) is None
+
+
 def test_a_fall_picked_up_again_after_a_lost_track_is_not_a_second_event():
     first = _fall_track(1, 1.0, 1.2, 300.0, 40.0)
     # the tracker lost it for a moment; what it picks up next starts where the first

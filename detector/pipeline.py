@@ -201,6 +201,8 @@ class Detector:
         self.guard_trips = 0
         # thin streaks dropped per frame, averaged over about a second: rain near the lens
         self.rain = 0.0
+        self._rain_seen = -np.inf  # when the streaks last reached rain_streaks
+        self._t = 0.0  # time of the last frame
         self._rain_alpha = 1.0 / max(self.fps, 1.0)
         self._rain_passes: list[float] = []  # end times of tracks that passed in rain
         self.rejected: list[tuple[int, str]] = []  # (track id, reason) of recent rejections
@@ -216,6 +218,7 @@ class Detector:
         if luma.dtype != np.uint8:
             raise ValueError(f"expected uint8 luma, got {luma.dtype}")
         self.frames += 1
+        self._t = float(t_s)
         tm = self.timings
         c0 = time.perf_counter()
         small = shrink(luma, self.cfg.downscale, self.size)
@@ -240,6 +243,8 @@ class Detector:
             )
             self.background.feedback(stats["regions"])
             self.rain += self._rain_alpha * (stats["streaks"] - self.rain)
+            if self.rain >= self.cfg.rain_streaks > 0:
+                self._rain_seen = float(t_s)
             if stats["regions"] > self.cfg.max_blobs and self.background.overloaded(small):
                 self.guard_trips += 1
                 blind = True
@@ -282,8 +287,9 @@ class Detector:
     @property
     def raining(self) -> bool:
         """The thin streaks dropped per frame, over about the last second, reach
-        ``rain_streaks``."""
-        return self.rain >= self.cfg.rain_streaks
+        ``rain_streaks``, or did within the last ``rain_hold_s``."""
+        return (self.rain >= self.cfg.rain_streaks
+                or self._t - self._rain_seen <= self.cfg.rain_hold_s)
 
     def finish(self) -> list[Event]:
         """End of the video: judge every live track and return the resulting events."""

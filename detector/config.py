@@ -910,7 +910,15 @@ class DetectorConfig(BaseModel):
         le=0.9,
         description="A refused track that was unseen for more than reacquire_misses frames "
         "within its last this share of points is judged again on the points before that gap: "
-        "a faint object lost in rain is taken up by drops far off. 0 disables.",
+        "a faint object lost in rain is taken up by drops far off, if the first point after "
+        "the gap is off where the track was heading (gap_foreign_px). 0 disables.",
+    )
+    gap_foreign_px: float = Field(
+        default=12.0,
+        ge=0.0,
+        le=1000.0,
+        description="See gap_tail_share: how far (work px, or twice the blob's size if more) "
+        "the first point after the gap must be from where the track was heading.",
     )
     min_score: float = Field(
         default=0.5, ge=0.0, le=1.0, description="Least physics score of an emitted event. "

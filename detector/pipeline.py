@@ -202,7 +202,6 @@ class Detector:
         # thin streaks dropped per frame, averaged over about a second: rain near the lens
         self.rain = 0.0
         self._rain_seen = -np.inf  # when the streaks last reached rain_streaks
-        self._t = 0.0  # time of the last frame
         self._rain_alpha = 1.0 / max(self.fps, 1.0)
         self._rain_passes: list[float] = []  # end times of tracks that passed in rain
         self.rejected: list[tuple[int, str]] = []  # (track id, reason) of recent rejections
@@ -218,7 +217,6 @@ class Detector:
         if luma.dtype != np.uint8:
             raise ValueError(f"expected uint8 luma, got {luma.dtype}")
         self.frames += 1
-        self._t = float(t_s)
         tm = self.timings
         c0 = time.perf_counter()
         small = shrink(luma, self.cfg.downscale, self.size)
@@ -288,8 +286,9 @@ class Detector:
     def raining(self) -> bool:
         """The thin streaks dropped per frame, over about the last second, reach
         ``rain_streaks``, or did within the last ``rain_hold_s``."""
+        now = self.tracker.t_last
         return (self.rain >= self.cfg.rain_streaks
-                or self._t - self._rain_seen <= self.cfg.rain_hold_s)
+                or (now is not None and now - self._rain_seen <= self.cfg.rain_hold_s))
 
     def finish(self) -> list[Event]:
         """End of the video: judge every live track and return the resulting events."""
@@ -763,9 +762,14 @@ class Detector:
         Unseen for ``reacquire_misses`` frames and more, a track's gate has grown wide: in
         rain, a faint object lost for a third of a second is taken up by a drop tens of
         pixels off, and then by drops further on (seen: a can and three cloths whose last
-        two or three points were drops; fitted through them, a 4 m fall read as 14 m up).
-        The points before the earliest such gap in the last third of the track
-        (``gap_tail_share``) are judged alone."""
+        two or three points were drops 37-45 work px off where the object was heading;
+        fitted through them, a 4 m fall read as 14 m up). The points before the earliest
+        such gap in the last third of the track (``gap_tail_share``) are judged alone, if
+        the first point after it is more than ``gap_foreign_px`` (or twice the blob's
+        size) off where they were heading: a track that goes on where it was heading is
+        one thing throughout, and a part of it is no fall that the whole is not (a speck
+        near the top edge of a hard development scene, 2 px from its heading, passed so).
+        """
         share = self.cfg.gap_tail_share
         n = len(tr)
         if share <= 0 or n < 2 * self.cfg.min_points:
@@ -774,7 +778,17 @@ class Detector:
         gaps = gaps[(gaps >= max(self.cfg.min_points, (1.0 - share) * n)) & (gaps < n)]
         if gaps.size == 0:
             return None
-        return _window(tr, 0, int(gaps[0]))
+        cut = int(gaps[0])
+        k = min(cut, 10)  # the heading: a quadratic through the last points before the gap
+        t, x, y = tr.t[cut - k:cut], tr.x[cut - k:cut], tr.y[cut - k:cut]
+        deg = 2 if k >= 6 else 1
+        t_next = tr.t[cut]
+        off = float(np.hypot(np.polyval(np.polyfit(t, x, deg), t_next) - tr.x[cut],
+                             np.polyval(np.polyfit(t, y, deg), t_next) - tr.y[cut]))
+        size = float(np.sqrt(np.median(tr.area[cut - k:cut])))
+        if off <= max(self.cfg.gap_foreign_px, 2.0 * size):
+            return None
+        return _window(tr, 0, cut)
 
     def _reject(self, tr: Track, reason: str) -> None:
         log.debug("track %d (%d points from %.2f s) rejected: %s", tr.id, len(tr), tr.t[0], reason)

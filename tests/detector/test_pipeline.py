@@ -406,6 +406,14 @@ def test_a_fall_lost_and_taken_up_by_drops_far_off_is_judged_on_what_came_before
     # them are no lost track taken up again
     assert Detector(W, H, FPS, calibration=CAL)._before_gap(
         _with_drops_after_a_gap(fall, 0)) is None
+    # nor one that goes on after the gap where it was heading: it is one thing throughout
+    longer = _fall_track(1, 1.0, 1.8, 300.0, 40.0)
+    n = len(longer)
+    gone = np.zeros(n, bool)
+    gone[n - 12:n - 4] = True  # unseen for 8 frames near its end
+    kept = _part(longer, ~gone, 1)
+    assert np.diff(kept.t).max() * FPS > det.cfg.reacquire_misses + 1
+    assert det._before_gap(kept) is None
 
 
 def test_a_fall_picked_up_again_after_a_lost_track_is_not_a_second_event():

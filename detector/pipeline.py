@@ -249,10 +249,10 @@ class Detector:
             else:
                 assert found is not None
                 blobs = found
-                if self.geom.calibration is not None and not self.raining:
-                    # in rain, streaks beside an object would be taken into it; uncalibrated,
-                    # a car's pieces joined under trees passed as a fall (the real footage
-                    # bgslibrary_video03_trees_traffic.avi, physics alone)
+                if self.geom.calibration is not None and not self.streaky:
+                    # among streaks, they would be taken into an object beside them;
+                    # uncalibrated, a car's pieces joined under trees passed as a fall (the
+                    # real footage bgslibrary_video03_trees_traffic.avi, physics alone)
                     blobs = merge_fragments(blobs, self.cfg.merge_gap_frac,
                                             self.cfg.merge_min_side)
                 if self.include is not None and len(blobs):
@@ -283,12 +283,19 @@ class Detector:
         return events
 
     @property
-    def raining(self) -> bool:
+    def streaky(self) -> bool:
         """The thin streaks dropped per frame, over about the last second, reach
-        ``rain_streaks``, or did within the last ``rain_hold_s``."""
+        ``rain_streaks``: it is raining now, near the lens."""
+        return self.rain >= self.cfg.rain_streaks
+
+    @property
+    def raining(self) -> bool:
+        """It rains (:attr:`streaky`), or did within the last ``rain_hold_s``: the weather,
+        which the tests for drops go by. Merging a blob's pieces goes by the streaks of the
+        moment (held, they kept a bag's pieces apart under infrared after a moth's streaks,
+        1001601_0002)."""
         now = self.tracker.t_last
-        return (self.rain >= self.cfg.rain_streaks
-                or (now is not None and now - self._rain_seen <= self.cfg.rain_hold_s))
+        return self.streaky or (now is not None and now - self._rain_seen <= self.cfg.rain_hold_s)
 
     def finish(self) -> list[Event]:
         """End of the video: judge every live track and return the resulting events."""

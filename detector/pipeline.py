@@ -202,6 +202,9 @@ class Detector:
         # thin streaks dropped per frame, averaged over about a second: rain near the lens
         self.rain = 0.0
         self._rain_seen = -np.inf  # when the streaks last reached rain_streaks
+        # time of the last frame (the tracker keeps it too, but the baselines swap in
+        # trackers of their own)
+        self._t = -np.inf
         self._rain_alpha = 1.0 / max(self.fps, 1.0)
         self._rain_passes: list[float] = []  # end times of tracks that passed in rain
         self.rejected: list[tuple[int, str]] = []  # (track id, reason) of recent rejections
@@ -217,6 +220,7 @@ class Detector:
         if luma.dtype != np.uint8:
             raise ValueError(f"expected uint8 luma, got {luma.dtype}")
         self.frames += 1
+        self._t = float(t_s)
         tm = self.timings
         c0 = time.perf_counter()
         small = shrink(luma, self.cfg.downscale, self.size)
@@ -294,8 +298,7 @@ class Detector:
         which the tests for drops go by. Merging a blob's pieces goes by the streaks of the
         moment (held, they kept a bag's pieces apart under infrared after a moth's streaks,
         1001601_0002)."""
-        now = self.tracker.t_last
-        return self.streaky or (now is not None and now - self._rain_seen <= self.cfg.rain_hold_s)
+        return self.streaky or self._t - self._rain_seen <= self.cfg.rain_hold_s
 
     def finish(self) -> list[Event]:
         """End of the video: judge every live track and return the resulting events."""

@@ -392,7 +392,7 @@ class DetectorConfig(BaseModel):
         description="Rain does not stop in a second: it is still raining this long after the "
         "streaks last reached rain_streaks. In light rain they hover around it (1.8-3 a frame "
         "over 30 s of 1001512_0011), and the drops passing while the count dipped were not "
-        "held to the tests for drops: four false alarms of six there.",
+        "held to the tests for drops: three of the six false alarms there went with the hold.",
     )
     min_hit_ratio_uncalibrated: float = Field(
         default=0.8,

@@ -99,6 +99,15 @@ def _near_in_time(t: np.ndarray, x: np.ndarray, y: np.ndarray, traj: np.ndarray,
     return (close_t & near).any(axis=1)
 
 
+def _end_fit(tr: Track, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """x and y polynomials, in time since ``tr``'s last point, through its last ``k``
+    points (quadratic from 6 points on, else a line): where it was heading."""
+    n = min(len(tr), k)
+    ts = tr.t[-n:] - tr.t[-1]
+    deg = 2 if n >= 6 else 1
+    return np.polyfit(ts, tr.x[-n:], deg), np.polyfit(ts, tr.y[-n:], deg)
+
+
 def _window(tr: Track, a: int, b: int) -> Track:
     """Points ``a:b`` of ``tr`` as a track of their own. Its appearance patches are the
     same share of ``tr``'s (they are cut at a stride along the track, from its third
@@ -674,17 +683,13 @@ class Detector:
     def _extrapolation(tr: Track) -> Ended:
         """``tr`` with its end extrapolations (see ``Ended``), fitted once."""
         t_end = float(tr.t[-1])
-        k = min(len(tr), 12)
-        ts = tr.t[-k:] - t_end
-        deg = 2 if k >= 6 else 1
         line = None
         last = tr.t >= t_end - 1.0
         tl = tr.t[last] - t_end
         # a line needs two times (a track may have been unseen for most of its last second)
         if len(tr) >= 6 and float(np.ptp(tl)) > 0.0:
             line = np.polyfit(tl, tr.x[last], 1), np.polyfit(tl, tr.y[last], 1)
-        return Ended(t_end, np.polyfit(ts, tr.x[-k:], deg), np.polyfit(ts, tr.y[-k:], deg), tr,
-                     line)
+        return Ended(t_end, *_end_fit(tr, 12), tr, line)
 
     def _trimmed(self, tr: Track) -> tuple[Track, Verdict, str] | None:
         """A window of the rejected ``tr`` that passes the physics (with its verdict and
@@ -789,16 +794,14 @@ class Detector:
         if gaps.size == 0:
             return None
         cut = int(gaps[0])
-        k = min(cut, 10)  # the heading: a quadratic through the last points before the gap
-        t, x, y = tr.t[cut - k:cut], tr.x[cut - k:cut], tr.y[cut - k:cut]
-        deg = 2 if k >= 6 else 1
-        t_next = tr.t[cut]
-        off = float(np.hypot(np.polyval(np.polyfit(t, x, deg), t_next) - tr.x[cut],
-                             np.polyval(np.polyfit(t, y, deg), t_next) - tr.y[cut]))
-        size = float(np.sqrt(np.median(tr.area[cut - k:cut])))
+        head = _window(tr, 0, cut)
+        cx, cy = _end_fit(head, 10)  # where it was heading
+        dt = float(tr.t[cut] - head.t[-1])
+        off = float(np.hypot(np.polyval(cx, dt) - tr.x[cut], np.polyval(cy, dt) - tr.y[cut]))
+        size = float(np.sqrt(np.median(head.area[-10:])))
         if off <= max(self.cfg.gap_foreign_px, 2.0 * size):
             return None
-        return _window(tr, 0, cut)
+        return head
 
     def _reject(self, tr: Track, reason: str) -> None:
         log.debug("track %d (%d points from %.2f s) rejected: %s", tr.id, len(tr), tr.t[0], reason)

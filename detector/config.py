@@ -579,6 +579,16 @@ class DetectorConfig(BaseModel):
         description="Size on the wall (square root of the blob's median area) from which a "
         "steady fall counts as a large object's (steady_large_speed_ms), m.",
     )
+    steady_max_speed_ms: float = Field(
+        default=25.0,
+        ge=0.0,
+        le=100.0,
+        description="A steady fall (steady_min_s) is at most this fast on the wall, m/s. A "
+        "carton from the 28th floor crossed 0.8 of the picture at a steady 18 m/s "
+        "(1001701_0013), beyond max_entry_speed_ms (15), which bounded it before; rain near "
+        "the lens maps onto the wall at 30-40 m/s, and in rain the steady-velocity test for "
+        "drops judges every accepted track as well.",
+    )
     steady_end_s: float = Field(
         default=2.0,
         ge=0.1,

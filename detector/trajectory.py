@@ -665,7 +665,7 @@ def _steady_fall(t: np.ndarray, down: np.ndarray, accel: float, hi_a: float, siz
     caller, ``steady_min_fall_hps`` of the picture, drifting sideways at most
     ``steady_max_side_ratio`` of its drop) at a mean speed of at
     least ``steady_min_speed_ms`` (``steady_large_speed_ms`` for an object ``size_m``
-    across of at least ``steady_large_min_m``; at most ``max_entry_speed_ms``: faster is
+    across of at least ``steady_large_min_m``; at most ``steady_max_speed_ms``: faster is
     rain near the lens), lower ``steady_lag_s`` later at ``steady_min_monotone`` of its
     points, with its speed (over ``steady_lag_s``) in the track's second half within
     ``steady_speed_ratio`` of its first half's. ``accel`` is the most significant
@@ -689,7 +689,7 @@ def _steady_fall(t: np.ndarray, down: np.ndarray, accel: float, hi_a: float, siz
     v_min = cfg.steady_min_speed_ms
     if size_m >= cfg.steady_large_min_m:
         v_min = min(v_min, cfg.steady_large_speed_ms)
-    if not v_min <= v <= cfg.max_entry_speed_ms:
+    if not v_min <= v <= cfg.steady_max_speed_ms:
         return False
     lag = cfg.steady_lag_s
     if lag > 0:

@@ -579,6 +579,27 @@ class DetectorConfig(BaseModel):
         description="Size on the wall (square root of the blob's median area) from which a "
         "steady fall counts as a large object's (steady_large_speed_ms), m.",
     )
+    steady_slow_speed_ms: float = Field(
+        default=3.0,
+        ge=0.0,
+        le=100.0,
+        description="A steady fall of a large object (steady_large_min_m) that swings along "
+        "the wall by at most steady_slow_max_swing_m needs only this mean downward speed, "
+        "m/s. A cloth blown out towards the camera is mapped onto the wall slower than it "
+        "falls (3.2-3.9 m/s, swinging 0.5-0.8 m RMS); a leaf nearer the camera than the wall "
+        "is mapped both larger and faster, and swings wider with it: the leaves at 3.6-3.9 "
+        "m/s that 3.0 for every large object let through swung 0.85-1.08 m (1001602_0055, "
+        "1001602_0030, 1001702_0000, 1001702_0015).",
+    )
+    steady_slow_max_swing_m: float = Field(
+        default=0.8,
+        ge=0.0,
+        le=100.0,
+        description="See steady_slow_speed_ms: the most a large object falling slower than "
+        "steady_large_speed_ms may swing from side to side along the wall (RMS about a "
+        "quadratic drift, as max_swing_m), m. At 0.9 a leaf swinging 0.85 m passed "
+        "(1001602_0055); the two cloths found swung 0.48 and 0.76-0.79 m.",
+    )
     steady_max_speed_ms: float = Field(
         default=25.0,
         ge=0.0,

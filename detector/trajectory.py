@@ -445,6 +445,7 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     common = dict(inliers=inl, residual=rms, fall_px=fall_px, fall_m=fall_m,
                   accel=accel_report, accel_units=units)
     steady = False
+    swing: float | None = None
     if cal is not None and cfg.max_swing_m > 0 and dur >= cfg.swing_min_s:
         swing = _swing(ti, side_s[inl])
         if swing > cfg.max_swing_m:
@@ -453,9 +454,11 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     if cal is not None and dur >= cfg.steady_min_s:
         # the object's size on the wall: work px per metre there is g_px / G
         size_m = float(np.sqrt(np.median(track.area))) * G / max(g_px, 1e-9)
+        if swing is None:
+            swing = _swing(ti, side_s[inl])
         steady = (fall_px >= cfg.steady_min_fall_hps * h * geom.scale
                   and side <= cfg.steady_max_side_ratio * fall
-                  and _steady_fall(ti, down_s[inl], accel, hi_a, size_m, cfg))
+                  and _steady_fall(ti, down_s[inl], accel, hi_a, size_m, swing, cfg))
         if steady:
             # a swinging cloth's last 0.3 s catch one phase of its swing
             last = inl & (t >= dur - cfg.steady_end_s)
@@ -657,21 +660,23 @@ def _swing(t: np.ndarray, side: np.ndarray) -> float:
 
 
 def _steady_fall(t: np.ndarray, down: np.ndarray, accel: float, hi_a: float, size_m: float,
-                 cfg: DetectorConfig) -> bool:
+                 swing: float, cfg: DetectorConfig) -> bool:
     """True when ``down`` (m along the wall, at (n,) times ``t``) is a steady fall: an
     object at its terminal speed, whose acceleration is too small to measure.
 
     Followed for ``steady_min_s``, it drops ``steady_min_fall_m`` (and, checked by the
     caller, ``steady_min_fall_hps`` of the picture, drifting sideways at most
-    ``steady_max_side_ratio`` of its drop) at a mean speed of at
-    least ``steady_min_speed_ms`` (``steady_large_speed_ms`` for an object ``size_m``
-    across of at least ``steady_large_min_m``; at most ``steady_max_speed_ms``: faster is
-    rain near the lens), lower ``steady_lag_s`` later at ``steady_min_monotone`` of its
-    points, with its speed (over ``steady_lag_s``) in the track's second half within
-    ``steady_speed_ratio`` of its first half's. ``accel`` is the most significant
-    acceleration over short windows; the whole track's is judged beside it. With
-    ``steady_lag_s`` 0: going down in ``steady_min_monotone`` of its steps (3-point
-    means), not slowing down by more than half its speed, judged by ``accel`` alone.
+    ``steady_max_side_ratio`` of its drop) at a mean speed of at least
+    ``steady_min_speed_ms`` (``steady_large_speed_ms`` for an object ``size_m`` across of
+    at least ``steady_large_min_m``, ``steady_slow_speed_ms`` for one that also swings,
+    RMS ``swing`` m along the wall, at most ``steady_slow_max_swing_m``; at most
+    ``steady_max_speed_ms``: faster is rain near the lens), lower ``steady_lag_s`` later
+    at ``steady_min_monotone`` of its points, with its speed (over ``steady_lag_s``) in
+    the track's second half within ``steady_speed_ratio`` of its first half's. ``accel``
+    is the most significant acceleration over short windows; the whole track's is judged
+    beside it. With ``steady_lag_s`` 0: going down in ``steady_min_monotone`` of its steps
+    (3-point means), not slowing down by more than half its speed, judged by ``accel``
+    alone.
     """
     if cfg.steady_min_s <= 0 or t.size < 6:
         return False
@@ -689,6 +694,8 @@ def _steady_fall(t: np.ndarray, down: np.ndarray, accel: float, hi_a: float, siz
     v_min = cfg.steady_min_speed_ms
     if size_m >= cfg.steady_large_min_m:
         v_min = min(v_min, cfg.steady_large_speed_ms)
+        if swing <= cfg.steady_slow_max_swing_m:
+            v_min = min(v_min, cfg.steady_slow_speed_ms)
     if not v_min <= v <= cfg.steady_max_speed_ms:
         return False
     lag = cfg.steady_lag_s

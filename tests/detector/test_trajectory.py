@@ -176,6 +176,7 @@ def test_a_throw_towards_the_camera_is_accepted_with_its_floor_from_the_3d_fit()
     assert v.floor is not None and abs(v.floor - floor) <= 1
 
 
+
 def _from_balcony_column(release: tuple[float, float, float], balconies: bool):
     """A 1080p camera 8 m out from the wall, looking up steeply; an object dropped at
     ``release`` (wall metres) by a facade whose column at 10-14 m has balconies with
@@ -334,6 +335,7 @@ def test_a_carton_at_its_terminal_speed_from_above_the_picture_is_accepted():
     assert not off.accepted and "acceleration" in off.reason
 
 
+
 def test_a_carton_at_a_steady_18_m_s_is_a_steady_fall_once_its_start_is_looked_for():
     # a carton from the 28th floor at its terminal speed, first seen below the top edge
     # (its start too faint), crosses 0.6 of the picture in 2.2 s: faster than anything
@@ -388,6 +390,23 @@ def test_a_slow_steady_fall_passes_for_a_cloth_but_not_for_a_leaf():
     # the cloth's speed alone is under the steady fall's bar for everything else
     assert not _judge_fine(t, x, y, seed=6, steady_large_min_m=1.0).accepted
 
+
+
+def test_a_large_thing_falling_slowly_passes_only_if_it_swings_little():
+    # a cloth at 3.6 m/s swinging 0.8 m (0.48 m RMS) along the wall: under the large
+    # objects' 4 m/s, but it swings like a cloth, not like a leaf mapped onto the wall
+    t, x, y = _swinging(3.6, 3.5)
+    cloth = x + 0.8 * FINE_PPM * np.sin(2 * np.pi * 0.7 * t)
+    v = _judge_fine(t, cloth, y, seed=6)
+    assert v.accepted, v.reason
+    assert not _judge_fine(t, cloth, y, seed=6, steady_slow_speed_ms=4.0).accepted
+    # a leaf nearer the camera, mapped as large and as slow, swinging 1.7 m (1.05 m RMS,
+    # under max_swing_m): no steady fall
+    leaf = x + 1.7 * FINE_PPM * np.sin(2 * np.pi * 0.7 * t)
+    v = _judge_fine(t, leaf, y, seed=6)
+    assert not v.accepted and "acceleration" in v.reason, v.reason
+    # nor a small blob swinging as little as the cloth
+    assert not _judge_fine(t, cloth, y, seed=6, area=1.0).accepted
 
 def _fluttering(side_m: float, dur: float = 3.0, hz: float = 0.7):
     """A steady 4.5 m/s fall (as ``_swinging``) that also swings ``side_m`` (amplitude,
@@ -444,14 +463,14 @@ def test_a_steady_fall_keeps_its_speed_from_one_half_of_the_track_to_the_other()
     t = np.arange(0, 3.5, 1 / FPS)
     # a cloth at 4.5 m/s bobbing 1.2 m at 1 Hz, one phase of it read as 25 m/s^2
     cloth = 4.5 * t + 1.2 * np.sin(2 * np.pi * t)
-    assert _steady_fall(t, cloth, 25.0, 16.0, 0.5, CFG)
+    assert _steady_fall(t, cloth, 25.0, 16.0, 0.5, 0.5, CFG)
     # a bird gliding down at 1.5 m/s, then swooping at 9: no terminal speed
     swoop = np.where(t < 1.75, 1.5 * t, 1.5 * 1.75 + 9.0 * (t - 1.75))
-    assert not _steady_fall(t, swoop, 4.0, 16.0, 0.5, CFG)
-    assert _steady_fall(t, swoop, 4.0, 16.0, 0.5,
+    assert not _steady_fall(t, swoop, 4.0, 16.0, 0.5, 0.5, CFG)
+    assert _steady_fall(t, swoop, 4.0, 16.0, 0.5, 0.5,
                         CFG.model_copy(update={"steady_speed_ratio": 10.0}))
     # nor one that dives at 9 m/s and pulls up to 1.5
-    assert not _steady_fall(t, swoop[-1] - swoop[::-1], 4.0, 16.0, 0.5, CFG)
+    assert not _steady_fall(t, swoop[-1] - swoop[::-1], 4.0, 16.0, 0.5, 0.5, CFG)
 
 
 def test_a_still_thing_linked_to_another_far_below_is_rejected():

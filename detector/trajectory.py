@@ -800,7 +800,8 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
     terminal speed of a thrown object rather than a leaf, fell at least ``min_fall_m``
     and is fast at its end. Rain near the lens and gliding birds fail the release from
     rest; leaves fail the terminal speed; birds flying along the wall fail
-    ``max_throw_speed_ms``.
+    ``max_throw_speed_ms``, and birds or leaves fitted as bodies flung upward fail
+    ``max_throw_up_ms``.
     """
     # nine unknowns (start, velocity, terminal speed, wind): a handful of points (rain
     # crossing in a third of a second) fits some throw or other
@@ -856,6 +857,8 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
         return None
     if float(np.hypot(fit.params[3], fit.params[4])) > cfg.max_throw_speed_ms:
         return None  # a bird flying along the wall, not a throw
+    if float(fit.params[5]) > cfg.max_throw_up_ms:
+        return None  # flung up faster than anyone throws: a bird or a leaf in the wind
     if fit.speed_end < cfg.min_end_speed_ms:
         return None
     ox, oy = geom.pose.project(fit.release[None, :])[0]

@@ -177,6 +177,40 @@ def test_a_throw_towards_the_camera_is_accepted_with_its_floor_from_the_3d_fit()
 
 
 
+def test_a_bird_that_only_a_body_flung_up_at_15_m_s_explains_is_no_throw():
+    # the tracked glide of a bird (a generated scene's; the camera file is the scene's):
+    # rising on the wall plane for 2.5 s, it fits a light body flung up at 15 m/s from
+    # 0.4 m in front of the wall, slowed by drag and carried out on the wind
+    import json
+    from pathlib import Path
+
+    from pipelines.camera import load_camera
+
+    data = Path(__file__).parent / "data"
+    doc = json.loads((data / "bird_fit_as_upward_throw.json").read_text())
+    cam = load_camera(data / doc["camera"])
+    geom = Geometry.build(doc["scale"], doc["width"], doc["height"], cam.calibration(),
+                          doc["fps"])
+    n = len(doc["t"])
+    tr = Track(1, *(np.asarray(doc[k], float) for k in ("t", "x", "y", "area")),
+               np.full(n, 30.0), np.full(n, 3.0))
+    v = judge(tr, geom, CFG)
+    assert not v.accepted, v.reason
+    flung = judge(tr, geom, CFG.model_copy(update={"max_throw_up_ms": 100.0}))
+    assert flung.accepted, flung.reason
+    # a toss up at 3 m/s towards the camera is still an event, on its floor
+    from pipelines.synth.camera_model import PinholeCamera
+    from pipelines.synth.physics import integrate_fall
+
+    geom, _, _, floor = _throw_towards_camera(vy=-5.0)
+    cam3 = PinholeCamera((12.0, -20.0, 1.5), 0.0, 48.0, 0.0, 70.0, 1920, 1080)
+    t = np.arange(0.0, 2.5, 1 / FPS)
+    P, _ = integrate_fall(np.array([13.0, -0.8, 37.3]), np.array([0.5, -2.0, 3.0]), 8.0, t)
+    uv = cam3.project(P)[0]
+    toss = _track(t[2:], uv[2:, 0], uv[2:, 1], seed=5, noise=0.2)
+    v = judge(toss, geom, CFG)
+    assert v.accepted and v.floor is not None and abs(v.floor - floor) <= 1, (v.reason, v.floor)
+
 def _from_balcony_column(release: tuple[float, float, float], balconies: bool):
     """A 1080p camera 8 m out from the wall, looking up steeply; an object dropped at
     ``release`` (wall metres) by a facade whose column at 10-14 m has balconies with

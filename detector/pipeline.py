@@ -671,6 +671,10 @@ class Detector:
                 lx, ly = line
                 dist = np.minimum(dist, np.hypot(np.polyval(lx, gaps) - px,
                                                  np.polyval(ly, gaps) - py))
+            if swinging:
+                # at the turn of its swing a cloth's extrapolations fly off either way,
+                # and it is next seen near where it was last
+                dist = np.minimum(dist, np.hypot(float(old.x[-1]) - px, float(old.y[-1]) - py))
             reach = cfg.rejoin_radius * (1.0 + 4.0 * np.maximum(gaps, 0.0)) + slack
             met = dist <= reach
             if met.any():

@@ -576,6 +576,28 @@ def test_a_swinging_fall_lost_at_every_turn_is_one_event_from_its_first_piece():
 
 
 
+def test_a_cloth_lost_at_the_turn_of_its_swing_is_joined_where_it_was_last_seen():
+    """Swinging 60 work px/s to the right, a cloth is lost as its swing turns and is found
+    0.16 s later, coming back: its extrapolations (a quadratic, a straight line) run on to
+    the right, 19 work px from where it is found; its last position is 10 px away."""
+    det = Detector(W, H, FPS, calibration=CAL)
+
+    def piece(tid: int, t0: float, x0: float, vx: float) -> Track:
+        t = t0 + np.arange(10) / FPS
+        return Track(tid, t, x0 + vx * (t - t0), 50.0 + 6.0 * (t - 1.0), np.full(10, 9.0),
+                     np.full(10, -30.0), np.full(10, 3.0))
+
+    first = piece(1, 1.0, 100.0, 60.0)
+    back = piece(2, float(first.t[-1]) + 0.16, float(first.x[-1]) - 60.0 * 0.16, -60.0)
+    assert det._judge([first]) == [] and det._judge([back]) == []
+    chain = det._rejected_tracks[-1].track
+    assert len(chain) == 20 and chain.t[0] == first.t[0]
+    # something starting as far again from where it was last seen is not the cloth
+    det = Detector(W, H, FPS, calibration=CAL)
+    far = piece(3, float(first.t[-1]) + 0.16, float(first.x[-1]) - 2 * 60.0 * 0.16 - 12.0, -60.0)
+    assert det._judge([first]) == [] and det._judge([far]) == []
+    assert all(len(e.track) == 10 for e in det._rejected_tracks)
+
 def _projected(cam, positions: np.ndarray, t0: float, times: np.ndarray):
     """path(t) of 3-D ``positions`` at ``times`` (s after ``t0``) as ``cam`` sees them."""
     uv = cam.project(positions)[0]

@@ -652,8 +652,9 @@ class Detector:
         meet ``tr``'s first point within ``rejoin_radius`` work px (plus growth with the
         gap, plus ``slack``); the closest wins. With ``overlap_s``, ``tr`` may also start
         up to that long before the other track ended (a second blob on the same object).
-        With ``swinging``, a straight line through its last second may meet it instead:
-        the quadratic through a swinging cloth's last points flies off with the swing.
+        With ``swinging``, a straight line through its last second, or its last point, may
+        meet it instead: the quadratic through a swinging cloth's last points flies off with
+        the swing, and at the turn of the swing the line does too.
         With ``head`` > 1, any of ``tr``'s first ``head`` points may be the one that meets
         it (each held to the same bounds by its own time): a stray blob near a fragmented
         object may have started ``tr``."""

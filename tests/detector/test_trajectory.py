@@ -142,9 +142,10 @@ def test_something_entering_the_top_edge_far_too_fast_is_rejected():
     assert "enters the picture" in v.reason
 
 
-def _throw_towards_camera(vy: float):
+def _throw_towards_camera(vy: float, vz: float = 1.5, vt: float = 30.0, dur: float = 2.2):
     """A 1080p camera at the foot of the wall; an object thrown out from the 13th floor
-    towards it. Returns (geometry with the camera, geometry without, track, true floor)."""
+    towards it (at ``vy`` m/s, up at ``vz``; terminal speed ``vt``), followed for ``dur``
+    s. Returns (geometry with the camera, geometry without, track, true floor)."""
     from detector.calibration import FacadeCalibration
     from pipelines.synth.camera_model import PinholeCamera
     from pipelines.synth.physics import integrate_fall
@@ -155,8 +156,8 @@ def _throw_towards_camera(vy: float):
     cal = FacadeCalibration(img, wall, 3.0, 1)
     geom = Geometry.build(2.0, 960, 540, cal, FPS)
     assert geom.pose is not None
-    t = np.arange(0.0, 2.2, 1 / FPS)
-    P, _ = integrate_fall(np.array([13.0, -0.8, 37.3]), np.array([0.5, vy, 1.5]), 30.0, t)
+    t = np.arange(0.0, dur, 1 / FPS)
+    P, _ = integrate_fall(np.array([13.0, -0.8, 37.3]), np.array([0.5, vy, vz]), vt, t)
     uv = cam.project(P)[0]
     ok = (uv[:, 0] > 0) & (uv[:, 0] < 1919) & (uv[:, 1] > 0) & (uv[:, 1] < 1079)
     seen = np.flatnonzero(ok)[2:]
@@ -199,17 +200,10 @@ def test_a_bird_that_only_a_body_flung_up_at_15_m_s_explains_is_no_throw():
     flung = judge(tr, geom, CFG.model_copy(update={"max_throw_up_ms": 100.0}))
     assert flung.accepted, flung.reason
     # a toss up at 3 m/s towards the camera is still an event, on its floor
-    from pipelines.synth.camera_model import PinholeCamera
-    from pipelines.synth.physics import integrate_fall
-
-    geom, _, _, floor = _throw_towards_camera(vy=-5.0)
-    cam3 = PinholeCamera((12.0, -20.0, 1.5), 0.0, 48.0, 0.0, 70.0, 1920, 1080)
-    t = np.arange(0.0, 2.5, 1 / FPS)
-    P, _ = integrate_fall(np.array([13.0, -0.8, 37.3]), np.array([0.5, -2.0, 3.0]), 8.0, t)
-    uv = cam3.project(P)[0]
-    toss = _track(t[2:], uv[2:, 0], uv[2:, 1], seed=5, noise=0.2)
+    geom, _, toss, floor = _throw_towards_camera(vy=-2.0, vz=3.0, vt=8.0, dur=2.5)
     v = judge(toss, geom, CFG)
     assert v.accepted and v.floor is not None and abs(v.floor - floor) <= 1, (v.reason, v.floor)
+
 
 def _from_balcony_column(release: tuple[float, float, float], balconies: bool):
     """A 1080p camera 8 m out from the wall, looking up steeply; an object dropped at
@@ -429,23 +423,23 @@ def test_a_slow_steady_fall_passes_for_a_cloth_but_not_for_a_leaf():
 def test_a_large_thing_falling_slowly_passes_only_if_it_swings_little():
     # a cloth at 3.6 m/s swinging 0.8 m (0.48 m RMS) along the wall: under the large
     # objects' 4 m/s, but it swings like a cloth, not like a leaf mapped onto the wall
-    t, x, y = _swinging(3.6, 3.5)
-    cloth = x + 0.8 * FINE_PPM * np.sin(2 * np.pi * 0.7 * t)
+    t, cloth, y = _fluttering(0.8, dur=3.5, speed_ms=3.6)
     v = _judge_fine(t, cloth, y, seed=6)
     assert v.accepted, v.reason
     assert not _judge_fine(t, cloth, y, seed=6, steady_slow_speed_ms=4.0).accepted
     # a leaf nearer the camera, mapped as large and as slow, swinging 1.7 m (1.05 m RMS,
     # under max_swing_m): no steady fall
-    leaf = x + 1.7 * FINE_PPM * np.sin(2 * np.pi * 0.7 * t)
+    _, leaf, _ = _fluttering(1.7, dur=3.5, speed_ms=3.6)
     v = _judge_fine(t, leaf, y, seed=6)
     assert not v.accepted and "acceleration" in v.reason, v.reason
     # nor a small blob swinging as little as the cloth
     assert not _judge_fine(t, cloth, y, seed=6, area=1.0).accepted
 
-def _fluttering(side_m: float, dur: float = 3.0, hz: float = 0.7):
-    """A steady 4.5 m/s fall (as ``_swinging``) that also swings ``side_m`` (amplitude,
-    m on the wall) from side to side."""
-    t, x, y = _swinging(4.5, dur)
+
+def _fluttering(side_m: float, dur: float = 3.0, hz: float = 0.7, speed_ms: float = 4.5):
+    """A steady fall at ``speed_ms`` (as ``_swinging``) that also swings ``side_m``
+    (amplitude, m on the wall) from side to side."""
+    t, x, y = _swinging(speed_ms, dur)
     return t, x + side_m * FINE_PPM * np.sin(2 * np.pi * hz * t), y
 
 

@@ -48,8 +48,11 @@ CONTINUE_HEAD = 4
 LOOK_BACK_AT_HITS = 8
 """A young track is looked back along (see ``Detector._look_back``) at this many hits..."""
 LOOK_BACK_AGE_S = 0.6
-"""...if it has lived at most this long; the kept images reach this much further back
-than ``retrace_s``."""
+"""The kept images reach this much further back than ``retrace_s``: a track that reached
+its hits within this long is looked back along the whole of ``retrace_s``..."""
+LOOK_BACK_MAX_AGE_S = 1.2
+"""...and one that took up to this long, as far as the kept images reach (a bottle seen in
+8 of the first 16 frames was not looked back along at all, 1001801_0024)."""
 
 
 class Ended(NamedTuple):
@@ -481,8 +484,9 @@ class Detector:
         ``_before`` until the track is judged (and count only if the physics refuses it
         for being first seen already fast).
 
-        Done while the track is young, so that the kept images need to reach back only
-        ``retrace_s`` plus ``LOOK_BACK_AGE_S``, not a whole track's length."""
+        Done while the track is young (at most ``LOOK_BACK_MAX_AGE_S``), so that the kept
+        images need to reach back only ``retrace_s`` plus ``LOOK_BACK_AGE_S``, not a whole
+        track's length."""
         ids, hits = self.tracker.updated[:2]
         young = np.flatnonzero(hits == LOOK_BACK_AT_HITS)
         if young.size == 0 or self.background.thresh_scale > self.cfg.retrace_max_clutter:
@@ -496,7 +500,7 @@ class Detector:
             a = np.asarray(rows, dtype=np.float64)
             if a[0, 2] <= margin or a[-1, 2] <= a[0, 2]:
                 continue
-            if a[-1, 0] - a[0, 0] > LOOK_BACK_AGE_S:
+            if a[-1, 0] - a[0, 0] > LOOK_BACK_MAX_AGE_S:
                 continue
             # downward speed over the local gravity (work px): seconds of free fall
             g_px = float(self.geom.gravity_px(a[:1, 1], a[:1, 2], self._g0)[0])

@@ -50,6 +50,28 @@ def test_a_fall_first_detected_already_fast_is_followed_back_to_its_release(seed
     assert abs(ev.origin.floor - int(CAL.floor_at([[X0, Y0]])[0])) <= 1
 
 
+@pytest.mark.parametrize("seed", [31, 32])
+def test_at_10_fps_a_track_first_seen_already_fast_is_still_followed_back(seed):
+    """A camera recording 10 frames a second: a track's first 8 detections take 0.7 s.
+    Looked back along only up to 0.6 s of age, no track at under 13 fps ever was (and a
+    bottle seen in 8 of its first 16 frames at 25 fps was not either, 1001801_0024). This
+    one stays faint for 1.4 s after its release; its track alone is refused for being
+    already fast, and looking back finds its start, release and floor."""
+    fps = 10.0
+    path = fall_path(RELEASE_T, X0, Y0, 2.6, drag=0.005)
+    fade = lambda t: 0.1 if t < RELEASE_T + FAINT_S else 1.0  # noqa: E731
+    frames = render([Thing(path, radius=2.5, contrast=-40, fade=fade)], 44, seed=seed,
+                    noise=2.0, fps=fps)
+    without, det0 = run(frames, fps=fps, calibration=CAL, config=DetectorConfig(retrace_s=0.0))
+    assert without == [] and any("already fast" in r for _, r in det0.rejected)
+    events, det = run(frames, fps=fps, calibration=CAL)
+    assert len(events) == 1 and det.retraced == 1
+    ev = events[0]
+    assert ev.faint_points >= 8
+    assert abs(ev.origin.t_s - RELEASE_T) < 0.3
+    assert abs(ev.origin.floor - int(CAL.floor_at([[X0, Y0]])[0])) <= 1
+
+
 def test_a_track_with_nothing_before_it_is_still_refused():
     """Rain near the lens, or a bird swooping in: nothing was there before the first
     detection, so looking back finds nothing and the track stays refused."""

@@ -41,6 +41,11 @@ STAGES = ("shrink", "background", "blobs", "tracking", "judge")
 # while both were seen are all away from it
 PARTED_POINTS = 3
 
+# an event that was on the same blob as an emitted one in this many frames in a row is
+# that event's object, however the two go on after (one of them may stray onto a piece
+# of it or a blob beside it)
+SAME_BLOB_POINTS = 5
+
 # a track goes on from an emitted event when one of its first this many points does: a
 # stray blob beside a fragmented object may have started it
 CONTINUE_HEAD = 4
@@ -100,6 +105,14 @@ def _near_in_time(t: np.ndarray, x: np.ndarray, y: np.ndarray, traj: np.ndarray,
     close_t = np.abs(t[:, None] - traj[None, :, 0]) < t_tol
     near = np.hypot(x[:, None] - traj[None, :, 1], y[:, None] - traj[None, :, 2]) <= radius
     return (close_t & near).any(axis=1)
+
+
+def _longest_run(flags: np.ndarray) -> int:
+    """Length of the longest run of True in the (n,) bool array ``flags``."""
+    if not flags.any():
+        return 0
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], flags.astype(np.int8), [0]))))
+    return int((edges[1::2] - edges[::2]).max())
 
 
 def _end_fit(tr: Track, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -855,16 +868,25 @@ class Detector:
 
     def _duplicate(self, ev: Event, size: float) -> bool:
         """True when most of ``ev`` retraces an event already emitted, and the two have
-        not parted by the end of the time they share."""
+        not parted by the end of the time they share; or when the two were on one blob
+        in ``SAME_BLOB_POINTS`` frames in a row, parted or not."""
         # a big object (cloth, a bag) breaks into several blobs, each tracked: the radius
         # grows with the blob size (``size``: work px, the root of its area)
         radius = (self.cfg.dedup_radius + 2.0 * size) * self.geom.scale
         t_tol = 2.5 / self.fps  # a trailing ghost of the same object lags a frame or two
+        # the same blob: in the same frame, within the object's size
+        same_r = (1.0 + size) * self.geom.scale
         a = ev.trajectory
         for old in self._recent:
             if old.end_s < ev.start_s or old.start_s > ev.end_s:
                 continue
             b = old.trajectory
+            same = _near_in_time(a[:, 0], a[:, 1], a[:, 2], b, same_r, 0.5 / self.fps)
+            if _longest_run(same) >= SAME_BLOB_POINTS:
+                # two tracks on one blob for that long are one object: where they part,
+                # one of them strayed (a bag's two tracks, the earlier one jumping to
+                # where the other was not, 1001801_0019)
+                return True
             near = _near_in_time(a[:, 0], a[:, 1], a[:, 2], b, radius, t_tol)
             during = (a[:, 0] >= b[0, 0] - t_tol) & (a[:, 0] <= b[-1, 0] + t_tol)
             last = near[during][-PARTED_POINTS:]

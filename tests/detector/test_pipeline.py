@@ -519,6 +519,29 @@ def test_a_second_track_going_on_from_an_event_is_a_duplicate_however_short_the_
     assert not det._duplicate(det._event(later, lv, lv.score, None), 2.0)
 
 
+def test_two_tracks_on_one_blob_for_five_frames_are_one_event_even_where_one_strays():
+    """Two tracks on one falling bag (1001801_0019): the first picks it up at 1.04 s, the
+    second at 1.5 s, and for 0.5 s both are on the same blob; then the first strays
+    sideways onto something beside it (4 work px further each frame for its last 6) and
+    ends. The second's last points while both were seen are far from the first's, as
+    when two things thrown from neighbouring windows part; but two things are never on
+    one blob in 5 frames in a row: one object, one event."""
+    whole = _fall_track(1, 1.0, 2.0, 300.0, 40.0)
+    first = _part(whole, whole.t <= 2.2, 1)
+    first.x[-6:] += 4.0 * np.arange(1, 7)
+    second = _part(whole, whole.t >= 1.5, 2)
+    det = Detector(W, H, FPS, calibration=CAL)
+    assert len(det._judge([first])) == 1
+    v = judge(second, det.geom, det.cfg)
+    assert v.accepted
+    ev = det._event(second, v, v.score, None)
+    last = ev.trajectory[ev.trajectory[:, 0] <= first.t[-1]][-3:]
+    strayed = np.column_stack([det.geom.to_input(first.x[-3:]), det.geom.to_input(first.y[-3:])])
+    assert np.all(np.hypot(*(last[:, 1:] - strayed).T) > 30.0)  # parted, in input px
+    assert det._duplicate(ev, 2.0)
+    assert det._judge([second]) == []
+
+
 def _swinging_pieces(n: int, x0: float = 300.0, y0: float = 40.0) -> list[Track]:
     """A cloth's fall (work px) as the tracker leaves it: released at rest at input (x0,
     y0) at 1 s, it swings 6 input px to each side 1.2 times a second, and the tracker

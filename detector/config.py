@@ -933,6 +933,17 @@ class DetectorConfig(BaseModel):
         description="Work px between the earlier track's extrapolation and the later track's "
         "first point for a rejoin (grows with the gap).",
     )
+    rejoin_overlap_s: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=2.0,
+        description="With rejoin_chain, a rejected track of a large thing (steady_large_min_m "
+        "across) may also be joined to one that began before it and ended up to this long "
+        "after it began: a cloth followed in pieces, the next piece picked up while the last "
+        "one still had a blob (1001801_0018). The later track goes on alone where the two "
+        "overlap. Small things joined so were a speck at the top edge and noise on the "
+        "development sets. 0: only tracks that begin after the other ended.",
+    )
     rejoin_chain: bool = Field(
         default=True,
         description="Refused pieces of one object are joined as they come and judged as a "

@@ -652,14 +652,29 @@ class Detector:
         if not self.cfg.rejoin_chain:
             old = self._follows(tr, self._rejected_tracks)
             return None if old is None else _concat(old, tr, old.id)
-        # (``_follows`` would skip the others for their time)
+        # (``_follows`` would skip the others for their time). Only a large thing is
+        # followed in overlapping pieces: small ones joined so were a speck at the top
+        # edge and noise (1001503_0029, 1001501_0027)
+        large = self._size_m(tr) >= self.cfg.steady_large_min_m
+        overlap = self.cfg.rejoin_overlap_s if large else 0.0
         clean = [e for e in self._rejected_tracks
-                 if 0.0 < t_start - e.t_end <= self.cfg.rejoin_gap_s and not self._patchy(e.track)]
-        old = self._follows(tr, clean, _swing_slack(tr), swinging=True)
+                 if -overlap < t_start - e.t_end <= self.cfg.rejoin_gap_s
+                 and e.track.t[0] < t_start and not self._patchy(e.track)]
+        old = self._follows(tr, clean, _swing_slack(tr), overlap_s=overlap, swinging=True)
         if old is None:
             return None
         self._rejected_tracks = [e for e in self._rejected_tracks if e.track is not old]
-        return _concat(old, tr, old.id)
+        # where the two overlap (a cloth's pieces, each a track), ``tr`` goes on alone
+        return _concat(_window(old, 0, int(np.searchsorted(old.t, t_start))), tr, old.id)
+
+    def _size_m(self, tr: Track) -> float:
+        """``tr``'s size on the wall (m, see ``Geometry.size_m``; 0 without a
+        calibration)."""
+        if self.geom.calibration is None:
+            return 0.0
+        g_px = float(self.geom.gravity_px(np.array([np.median(tr.x)]),
+                                          np.array([np.median(tr.y)]), self._g0)[0])
+        return self.geom.size_m(tr, g_px)
 
     def _follows(self, tr: Track, ended: list[Ended], slack: float = 0.0,
                  overlap_s: float = 0.0, swinging: bool = False, head: int = 1) -> Track | None:

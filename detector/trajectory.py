@@ -106,6 +106,12 @@ class Geometry:
         ok = np.isfinite(g) & (g > 0.1 * fallback) & (g < 20 * fallback)
         return np.where(ok, g, fallback)
 
+    def size_m(self, track: Track, g_px: float) -> float:
+        """``track``'s size on the wall (m): the root of its blobs' median area (work px)
+        over the work px per metre where it is, ``g_px / G`` (``g_px``: the local gravity,
+        work px/s^2, as :meth:`gravity_px` gives it)."""
+        return float(np.sqrt(np.median(track.area))) * G / max(g_px, 1e-9)
+
 
 @dataclass
 class Verdict:
@@ -453,7 +459,7 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
                            f"{dur:.1f} s): a leaf fluttering", **common)  # type: ignore[arg-type]
     if cal is not None and dur >= cfg.steady_min_s:
         # the object's size on the wall: work px per metre there is g_px / G
-        size_m = float(np.sqrt(np.median(track.area))) * G / max(g_px, 1e-9)
+        size_m = geom.size_m(track, g_px)
         if swing is None:
             swing = _swing(ti, side_s[inl])
         steady = (fall_px >= cfg.steady_min_fall_hps * h * geom.scale

@@ -645,7 +645,10 @@ class Detector:
         With ``rejoin_chain`` the earlier track may itself be pieces joined before (see
         ``_judge``), the join allows for a swing (``_follows``' straight line, and a slack
         of twice the blob's size) and patchy pieces (``_patchy``) are left out; the earlier
-        track is used up by the join: joined, the pieces go on as one.
+        track is used up by the join: joined, the pieces go on as one. For a large thing
+        (``steady_large_min_m``) the earlier track may also end up to ``rejoin_overlap_s``
+        after ``tr`` starts (it must start before it); ``tr`` goes on alone where they
+        overlap.
         """
         t_start = float(tr.t[0])
         self._rejected_tracks = _recent(self._rejected_tracks, t_start, 100)

@@ -675,9 +675,7 @@ class Detector:
         calibration)."""
         if self.geom.calibration is None:
             return 0.0
-        g_px = float(self.geom.gravity_px(np.array([np.median(tr.x)]),
-                                          np.array([np.median(tr.y)]), self._g0)[0])
-        return self.geom.size_m(tr, g_px)
+        return self.geom.size_m(tr, self.geom.track_gravity_px(tr, self._g0))
 
     def _follows(self, tr: Track, ended: list[Ended], slack: float = 0.0,
                  overlap_s: float = 0.0, swinging: bool = False, head: int = 1) -> Track | None:
@@ -792,9 +790,7 @@ class Detector:
 
     def _describe(self, tr: Track, v: Verdict) -> None:
         """Fill ``tr.meta``: what a classifier needs to know beside the track itself."""
-        g0 = self.cfg.gravity_prior_hps2 * self.size[1]
-        mx, my = np.median(tr.x), np.median(tr.y)
-        g_px = float(self.geom.gravity_px(np.array([mx]), np.array([my]), g0)[0])
+        g_px = self.geom.track_gravity_px(tr, self._g0)
         calibrated = v.accel_units == "m/s^2"
         accel_g = v.accel / 9.81 if calibrated else v.accel / max(g_px * self.geom.scale, 1e-6)
         tr.meta = {

@@ -106,6 +106,11 @@ class Geometry:
         ok = np.isfinite(g) & (g > 0.1 * fallback) & (g < 20 * fallback)
         return np.where(ok, g, fallback)
 
+    def track_gravity_px(self, track: Track, fallback: float) -> float:
+        """:meth:`gravity_px` at the median point of ``track`` (work px/s^2)."""
+        return float(self.gravity_px(np.array([np.median(track.x)]),
+                                     np.array([np.median(track.y)]), fallback)[0])
+
     def size_m(self, track: Track, g_px: float) -> float:
         """``track``'s size on the wall (m): the root of its blobs' median area (work px)
         over the work px per metre where it is, ``g_px / G`` (``g_px``: the local gravity,
@@ -376,8 +381,7 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
         # geometry on the wall: "down" is -z whatever the camera's roll and perspective
         wall = cal.to_wall(np.stack([x_in, y_in], axis=1))
         side_s, down_s = wall[:, 0], -wall[:, 1]
-        g_px = geom.gravity_px(np.array([np.median(track.x)]), np.array([np.median(track.y)]),
-                               fallback=G * 20.0)[0]
+        g_px = geom.track_gravity_px(track, fallback=G * 20.0)
         noise = sig * G / g_px  # metres per work px times the centroid noise
         min_fall, unit = cfg.min_fall_m, "m"
     else:

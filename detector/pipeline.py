@@ -360,6 +360,24 @@ class Detector:
                         "drops")
         return self._steady(tr, f"in rain ({self.rain:.0f} streaks a frame)")
 
+    def _too_faint(self, tr: Track, faint: int = 0) -> str | None:
+        """Why ``tr`` stands too little above the threshold to be told from noise linked
+        into a fall (``faint_margin``), or None. Its first ``faint`` points, found by
+        looking back along it (where it was under the threshold by definition), are not
+        counted: the tracked part is the evidence, held to ``faint_margin_looked_back``."""
+        cfg = self.cfg
+        margin = cfg.faint_margin_looked_back if faint else cfg.faint_margin
+        strength = tr.strength[faint:]
+        if margin <= 0.0 or strength.size == 0:
+            return None
+        need = 1.0 + margin / np.sqrt(strength.size)
+        median = float(np.median(strength))
+        if median >= need:
+            return None
+        own = " of its own (its start found by looking back)" if faint else ""
+        return (f"too faint: median strength {median:.2f} over {strength.size} points{own}, "
+                f"a fall that short needs {need:.2f}")
+
     def _wall_speed(self, tr: Track) -> float:
         """Mean speed (m/s) of ``tr`` down the wall plane; 0 without a calibration."""
         cal = self.geom.calibration
@@ -452,6 +470,10 @@ class Detector:
             drop = self._rain_drop(tr, faint)
             if drop is not None:
                 self._reject(tr, drop)
+                continue
+            faint_why = self._too_faint(tr, faint)
+            if faint_why is not None:
+                self._reject(tr, faint_why)
                 continue
             if self._shadowed(tr):
                 self._reject(tr, "retraces a longer track still being followed")

@@ -980,7 +980,20 @@ class DetectorConfig(BaseModel):
         "the fewer its points the clearer a fall must stand out. With 1.0, 16 points need "
         "1.25, 36 points 1.17. Of the tracks of objects found on the development sets, "
         "one stood lower (a flowerpot in heavy rain at night, 1.14 over 17 points); of "
-        "their false alarms, a quarter did. See faint_margin_looked_back. 0 disables.",
+        "their false alarms, a quarter did. Not while clutter holds the threshold at "
+        "faint_max_thresh_scale times the noise's or more. See faint_margin_looked_back. "
+        "0 disables.",
+    )
+    faint_max_thresh_scale: float = Field(
+        default=2.0,
+        ge=1.0,
+        le=100.0,
+        description="faint_margin holds only while the threshold multiplier (raised by "
+        "clutter: rain, noise, up to max_thresh_scale) is under this: over a threshold "
+        "raised so far, a blob barely over it is well over the noise, and the objects "
+        "lost to the margin were in heavy rain at four times the threshold (a flowerpot "
+        "1.14 over 17 points, a fruit 1.24 over 16); the noise it is for was at 1.0-1.6. "
+        "faint_margin_looked_back holds in any weather.",
     )
     faint_margin_looked_back: float = Field(
         default=2.0,

@@ -364,9 +364,16 @@ class Detector:
         """Why ``tr`` stands too little above the threshold to be told from noise linked
         into a fall (``faint_margin``), or None. Its first ``faint`` points, found by
         looking back along it (where it was under the threshold by definition), are not
-        counted: the tracked part is the evidence, held to ``faint_margin_looked_back``."""
+        counted: the tracked part is the evidence, held to ``faint_margin_looked_back``.
+        A track that passed on its own is held to ``faint_margin`` only while the
+        threshold is not raised by clutter to ``faint_max_thresh_scale`` or more."""
         cfg = self.cfg
-        margin = cfg.faint_margin_looked_back if faint else cfg.faint_margin
+        if faint:
+            margin = cfg.faint_margin_looked_back
+        elif self.background.thresh_scale < cfg.faint_max_thresh_scale:
+            margin = cfg.faint_margin
+        else:  # clutter holds the threshold far over the noise
+            margin = 0.0
         strength = tr.strength[faint:]
         if margin <= 0.0 or strength.size == 0:
             return None

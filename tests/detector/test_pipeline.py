@@ -837,7 +837,6 @@ def test_a_fall_the_tracker_linked_to_a_still_blob_before_it_is_found_on_its_own
     assert all(e.start_s < 1.95 for e in off._judge([track]))  # linked, or refused whole
 
 
-
 def _barely_over(duration: float, contrast: float, seed: int) -> list[np.ndarray]:
     """A dot falling for ``duration`` s whose contrast only just reaches the threshold."""
     path = fall_path(1.0, 300.0, 40.0, duration, drag=0.005)

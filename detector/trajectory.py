@@ -92,7 +92,11 @@ class Geometry:
         """(M,) expected downward acceleration (work px/s^2) at (M,) work-px points.
 
         From the calibration: ``G`` times the local pixels-per-metre along the wall's
-        vertical; ``fallback`` where there is no calibration or the mapping is degenerate.
+        vertical; ``fallback`` where there is no calibration or the mapping is degenerate
+        (under a hundredth of ``fallback``: near the wall's horizon). The top rows of an
+        upward-looking picture hold a metre of wall in a pixel or two (0.9-1.8 work px in
+        the top 25 rows of generated 1080p scenes): that is the wall's own scale there, not
+        a degenerate one.
         """
         if self.calibration is None or x.size == 0:
             return np.full(x.shape, fallback)
@@ -103,7 +107,7 @@ class Geometry:
         dn = self.calibration.to_image(xz - half)
         ppm = np.hypot(*(dn - up).T) / self.scale
         g = G * ppm
-        ok = np.isfinite(g) & (g > 0.1 * fallback) & (g < 20 * fallback)
+        ok = np.isfinite(g) & (g > 0.01 * fallback) & (g < 20 * fallback)
         return np.where(ok, g, fallback)
 
     def track_gravity_px(self, track: Track, fallback: float) -> float:

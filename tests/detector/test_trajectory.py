@@ -6,6 +6,7 @@ from detector.calibration import FacadeCalibration
 from detector.config import DetectorConfig
 from detector.tracking import Track
 from detector.trajectory import (
+    G,
     Geometry,
     RescueBudget,
     _steady_fall,
@@ -701,9 +702,9 @@ def test_near_the_top_of_a_steep_view_a_pixel_stands_for_the_walls_own_metres():
     there looked ten times more precise than it is, and an object there ten times smaller.
     """
     steep = Geometry(scale=2.0, width=320, height=180, calibration=calibration(px_per_m=2.0))
-    g = steep.gravity_px(np.array([100.0, 200.0]), np.array([10.0, 90.0]), 9.81 * 20.0)
-    np.testing.assert_allclose(g, 9.81 * 1.0)  # 2 input px a metre: 1 work px
+    g = steep.gravity_px(np.array([100.0, 200.0]), np.array([10.0, 90.0]), G * 20.0)
+    np.testing.assert_allclose(g, G * 1.0)  # 2 input px a metre: 1 work px
     area = np.full(10, 9.0)  # 3 work px across: 3 m of wall there
     tr = Track(1, np.arange(10) / FPS, np.full(10, 100.0), np.linspace(10, 20, 10), area,
                np.full(10, 30.0), np.full(10, 3.0))
-    assert steep.size_m(tr, steep.track_gravity_px(tr, 9.81 * 20.0)) == pytest.approx(3.0)
+    assert steep.size_m(tr, steep.track_gravity_px(tr, G * 20.0)) == pytest.approx(3.0)

@@ -552,6 +552,28 @@ class DetectorConfig(BaseModel):
         "accepted cloths swung 0.4-0.85 m and everything else at most 0.25; two leaves "
         "accepted as falls swung 1.6 and 2.9 m.",
     )
+    max_swing_sizes: float = Field(
+        default=2.9,
+        ge=0.0,
+        le=100.0,
+        description="A track followed for swing_min_s or longer that swings sideways along "
+        "the wall (RMS about a quadratic drift, as max_swing_m) by more than "
+        "min_flutter_swing_m and more than this many times its own size on the wall is a "
+        "leaf fluttering: a leaf swings many times its size, a falling cloth about its own "
+        "(a cloth's swing and size are projected onto the wall alike, however far in front "
+        "of it). 0 disables the test. On the development sets the accepted cloths swung at "
+        "most 2.71 times their measured size and every other thrown thing at most 1.3 (a "
+        "bag); at 2.9 it removed four false alarms there (leaves swinging 3.0-5.7 times "
+        "their size) and six of the hard set's, and no object.",
+    )
+    min_flutter_swing_m: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=100.0,
+        description="See max_swing_sizes: a swing this small (RMS, m) is never taken for a "
+        "leaf's flutter, however small the track (a cigarette's centroid noise near the top "
+        "of the picture).",
+    )
     swing_min_s: float = Field(
         default=1.0,
         ge=0.0,

@@ -460,14 +460,20 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
                   accel=accel_report, accel_units=units)
     steady = False
     swing: float | None = None
-    if cal is not None and cfg.max_swing_m > 0 and dur >= cfg.swing_min_s:
+    # the object's size on the wall: work px per metre there is g_px / G
+    size_m = geom.size_m(track, g_px) if cal is not None else 0.0
+    if cal is not None and (cfg.max_swing_m > 0 or cfg.max_swing_sizes > 0) \
+            and dur >= cfg.swing_min_s:
         swing = _swing(ti, side_s[inl])
-        if swing > cfg.max_swing_m:
+        if cfg.max_swing_m > 0 and swing > cfg.max_swing_m:
             return Verdict(False, 0.0, f"swings {swing:.1f} m from side to side (RMS over "
                            f"{dur:.1f} s): a leaf fluttering", **common)  # type: ignore[arg-type]
+        if (cfg.max_swing_sizes > 0 and swing > cfg.min_flutter_swing_m
+                and swing > cfg.max_swing_sizes * size_m):
+            return Verdict(False, 0.0, f"swings {swing:.2f} m from side to side, "
+                           f"{swing / max(size_m, 1e-9):.1f} times its size ({size_m:.2f} m): "
+                           "a leaf fluttering", **common)  # type: ignore[arg-type]
     if cal is not None and dur >= cfg.steady_min_s:
-        # the object's size on the wall: work px per metre there is g_px / G
-        size_m = geom.size_m(track, g_px)
         if swing is None:
             swing = _swing(ti, side_s[inl])
         steady = (fall_px >= cfg.steady_min_fall_hps * h * geom.scale

@@ -451,7 +451,7 @@ def test_a_fall_that_flutters_from_side_to_side_is_a_leaf():
     assert cloth.accepted, cloth.reason
     leaf = _judge_fine(*_fluttering(2.5), seed=8)
     assert not leaf.accepted and "from side to side" in leaf.reason, leaf.reason
-    assert _judge_fine(*_fluttering(2.5), seed=8, max_swing_m=0.0).accepted
+    assert _judge_fine(*_fluttering(2.5), seed=8, max_swing_m=0.0, max_swing_sizes=0.0).accepted
     # from swing_min_s (1 s) on, a shorter track is judged on its swing too: a leaf
     # under infrared that swung 1.5 m twice in 1.8 s passed as a fall (with an
     # illumination change tried and not kept) while only tracks of steady_min_s (2 s) were
@@ -663,10 +663,14 @@ def test_a_slow_drifter_linked_to_a_fast_streak_is_two_things():
     x = 150 + 12 * np.sin(2 * np.pi * 0.8 * t)  # swaying 1.1 m RMS: under max_swing_m
     y = 40 + PX_PER_M * down
     track = _track(t, x, y, seed=3, noise=0.2, area=1.0)
-    v = judge(track, GEOM, CFG)
+    # swinging 3.2 times its size it is refused as a leaf first (``max_swing_sizes``):
+    # that test is off here, to show the speed-up alone
+    cfg = CFG.model_copy(update={"max_swing_sizes": 0.0})
+    assert "a leaf fluttering" in judge(track, GEOM, CFG).reason
+    v = judge(track, GEOM, cfg)
     assert not v.accepted and "two things linked" in v.reason, v.reason
     assert v.split == t1.size  # where the streak begins
-    off = judge(track, GEOM, CFG.model_copy(update={"max_speedup_g": 0.0}))
+    off = judge(track, GEOM, cfg.model_copy(update={"max_speedup_g": 0.0}))
     assert off.accepted, off.reason
     # a fall released at rest gains its speed at gravity's pace, and passes
     t, x, y = _falling(start=1.05, dur=2.0, release=1.0, y0=20.0)
@@ -708,3 +712,19 @@ def test_near_the_top_of_a_steep_view_a_pixel_stands_for_the_walls_own_metres():
     tr = Track(1, np.arange(10) / FPS, np.full(10, 100.0), np.linspace(10, 20, 10), area,
                np.full(10, 30.0), np.full(10, 3.0))
     assert steep.size_m(tr, steep.track_gravity_px(tr, G * 20.0)) == pytest.approx(3.0)
+
+
+def test_a_small_thing_swinging_many_times_its_size_is_a_leaf_a_large_one_a_cloth():
+    """The same fall swinging 1.5 m to each side (1.06 m RMS, under ``max_swing_m``): a
+    leaf when it measures a third of a metre on the wall (one work px), a cloth when it
+    measures 2 m (36 work px). A cloth swings about its own size, a leaf many times it."""
+    t, x, y = _falling(dur=2.0)
+    x = x + 1.5 * PX_PER_M * np.sin(2 * np.pi * 1.0 * (t - t[0]))
+    small = judge(_track(t, x, y, area=1.0), GEOM, CFG)
+    assert not small.accepted
+    assert "times its size" in small.reason and "leaf" in small.reason
+    large = judge(_track(t, x, y, area=36.0), GEOM, CFG)
+    assert large.accepted, large.reason
+    # without the test the small one passes too: the size is what told them apart
+    off = CFG.model_copy(update={"max_swing_sizes": 0.0})
+    assert judge(_track(t, x, y, area=1.0), GEOM, off).accepted

@@ -899,6 +899,18 @@ class DetectorConfig(BaseModel):
         "heights) must trace back to a release from rest within release_lookback_s; rain "
         "and other things already falling fast when they appear fail this.",
     )
+    top_min_fall_hps: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="With a calibration, a track first seen within entry_margin_hps of the "
+        "top of the picture must cross at least this share of the picture's height on its "
+        "way down (image heights). An upward-looking camera packs metres of wall into each "
+        "row at the top edge: there a bird or an insect crossing the picture, drifting down "
+        "by a few pixels, measured as a fall of 8-27 m (seven false alarms on the development "
+        "sets, the hard set's two among them: 5-45 work px, at most 0.083 of the "
+        "height), while every object accepted after entering there crossed 0.17 or more.",
+    )
     max_entry_speed_ms: float = Field(
         default=15.0,
         ge=0.0,

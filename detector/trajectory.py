@@ -409,6 +409,11 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
 
     if fall < min_fall:
         return geometric_failure(f"falls {fall:.1f} {unit} < {min_fall:.1f}", **base)
+    if cal is not None and not below_top and fall_px < cfg.top_min_fall_hps * h * geom.scale:
+        # at the top edge a row is metres of wall: the fall in metres rests on a few rows
+        return Verdict(False, 0.0, f"stays at the top edge: {fall:.1f} m down the wall but "
+                       f"{fall_px:.0f} px down the picture, under {cfg.top_min_fall_hps} of "
+                       "its height", **base)  # type: ignore[arg-type]
     side = abs(float(sfit[-1] - sfit[0]))
     ratio = cfg.max_horizontal_ratio if cal is not None else cfg.max_horizontal_ratio_px
     if side > ratio * fall:

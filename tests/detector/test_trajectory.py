@@ -728,3 +728,25 @@ def test_a_small_thing_swinging_many_times_its_size_is_a_leaf_a_large_one_a_clot
     # without the test the small one passes too: the size is what told them apart
     off = CFG.model_copy(update={"max_swing_sizes": 0.0})
     assert judge(_track(t, x, y, area=1.0), GEOM, off).accepted
+
+
+def test_a_track_that_stays_at_the_top_edge_is_no_fall_however_many_metres_it_spans():
+    """On a steep view (2 input px a metre) a thing first seen at the top edge that drifts
+    down 10 px while it is followed spans 5 m of wall, enough for every test in metres;
+    but the picture's top rows are where a bird or an insect crossing far in front of the
+    wall maps onto metres of it. A thrown thing entering there goes on down the picture."""
+    steep = Geometry(scale=2.0, width=320, height=180, calibration=calibration(px_per_m=2.0))
+    g_in = G * 2.0  # input px/s^2
+
+    def entering(dur: float) -> Track:
+        t = np.arange(0.0, dur, 1 / FPS)
+        return _track(t, 150 + 4.0 * t, 4.0 + 0.5 * g_in * t * t, seed=5, noise=0.1,
+                      area=4.0)
+
+    short = judge(entering(1.0), steep, CFG)  # 9.8 px down: 0.03 of the height
+    assert not short.accepted and "stays at the top edge" in short.reason, short.reason
+    off = CFG.model_copy(update={"top_min_fall_hps": 0.0})
+    assert judge(entering(1.0), steep, off).accepted
+    # followed on until it has crossed a tenth of the picture (36 px), it is a fall
+    long = judge(entering(2.1), steep, CFG)
+    assert long.accepted, long.reason

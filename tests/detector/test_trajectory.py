@@ -747,6 +747,7 @@ def test_a_track_that_stays_at_the_top_edge_is_no_fall_however_many_metres_it_sp
     assert not short.accepted and "stays at the top edge" in short.reason, short.reason
     off = CFG.model_copy(update={"top_min_fall_hps": 0.0})
     assert judge(entering(1.0), steep, off).accepted
-    # followed on until it has crossed a tenth of the picture (36 px), it is a fall
+    # followed on until it has crossed more of the picture than 0.06 of it (22 px), it is a
+    # fall
     long = judge(entering(2.1), steep, CFG)
     assert long.accepted, long.reason

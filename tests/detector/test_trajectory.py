@@ -19,6 +19,8 @@ FPS = 25.0
 CFG = DetectorConfig()
 GEOM = Geometry(scale=2.0, width=320, height=180, calibration=calibration())
 GEOM_NOCAL = Geometry(scale=2.0, width=320, height=180)
+# a steep view: 2 input px a metre (1 work px), as the top rows of an upward-looking picture
+STEEP = Geometry(scale=2.0, width=320, height=180, calibration=calibration(px_per_m=2.0))
 
 
 def _track(t, x_in, y_in, seed=0, noise=0.3, area=4.0) -> Track:
@@ -705,13 +707,12 @@ def test_near_the_top_of_a_steep_view_a_pixel_stands_for_the_walls_own_metres():
     mapping (20 px a metre in the physics), ten times too many pixels a metre: a track
     there looked ten times more precise than it is, and an object there ten times smaller.
     """
-    steep = Geometry(scale=2.0, width=320, height=180, calibration=calibration(px_per_m=2.0))
-    g = steep.gravity_px(np.array([100.0, 200.0]), np.array([10.0, 90.0]), G * 20.0)
+    g = STEEP.gravity_px(np.array([100.0, 200.0]), np.array([10.0, 90.0]), G * 20.0)
     np.testing.assert_allclose(g, G * 1.0)  # 2 input px a metre: 1 work px
     area = np.full(10, 9.0)  # 3 work px across: 3 m of wall there
     tr = Track(1, np.arange(10) / FPS, np.full(10, 100.0), np.linspace(10, 20, 10), area,
                np.full(10, 30.0), np.full(10, 3.0))
-    assert steep.size_m(tr, steep.track_gravity_px(tr, G * 20.0)) == pytest.approx(3.0)
+    assert STEEP.size_m(tr, STEEP.track_gravity_px(tr, G * 20.0)) == pytest.approx(3.0)
 
 
 def test_a_small_thing_swinging_many_times_its_size_is_a_leaf_a_large_one_a_cloth():
@@ -735,7 +736,6 @@ def test_a_track_that_stays_at_the_top_edge_is_no_fall_however_many_metres_it_sp
     down 10 px while it is followed spans 5 m of wall, enough for every test in metres;
     but the picture's top rows are where a bird or an insect crossing far in front of the
     wall maps onto metres of it. A thrown thing entering there goes on down the picture."""
-    steep = Geometry(scale=2.0, width=320, height=180, calibration=calibration(px_per_m=2.0))
     g_in = G * 2.0  # input px/s^2
 
     def entering(dur: float) -> Track:
@@ -743,11 +743,11 @@ def test_a_track_that_stays_at_the_top_edge_is_no_fall_however_many_metres_it_sp
         return _track(t, 150 + 4.0 * t, 4.0 + 0.5 * g_in * t * t, seed=5, noise=0.1,
                       area=4.0)
 
-    short = judge(entering(1.0), steep, CFG)  # 9.8 px down: 0.03 of the height
+    short = judge(entering(1.0), STEEP, CFG)  # 9.8 px down: 0.03 of the height
     assert not short.accepted and "stays at the top edge" in short.reason, short.reason
     off = CFG.model_copy(update={"top_min_fall_hps": 0.0})
-    assert judge(entering(1.0), steep, off).accepted
+    assert judge(entering(1.0), STEEP, off).accepted
     # followed on until it has crossed more of the picture than 0.06 of it (22 px), it is a
     # fall
-    long = judge(entering(2.1), steep, CFG)
+    long = judge(entering(2.1), STEEP, CFG)
     assert long.accepted, long.reason

@@ -244,6 +244,14 @@ class Fall3D:
     lookback_exceeded: bool
 
 
+def _release_dt(s0: np.ndarray, vt: np.ndarray, lookback_s: float) -> np.ndarray:
+    """Seconds before the reference (<= 0, no further back than ``lookback_s``) when a
+    body of terminal speed ``vt`` falling at ``s0`` m/s there was at rest (0 when it is
+    still rising)."""
+    ratio = np.clip(s0 / vt, 0.0, 0.999)
+    return np.maximum(-vt / G * np.arctanh(ratio), -lookback_s)
+
+
 def fit_fall(
     t: np.ndarray,
     uv: np.ndarray,
@@ -286,8 +294,9 @@ def fit_fall(
     def resid_many(ps: np.ndarray) -> np.ndarray:
         """(k, 2 n + 3) residuals of (k, 9) parameter vectors."""
         r = (cam.project(_positions_many(ps, times)) - uv).reshape(ps.shape[0], -1)
-        return np.concatenate([r, wprior * (ps[:, 1:2] - wall_offset_m), wwind * ps[:, 7:9]],
-                              axis=1)
+        y_rel = ps[:, 1] + ps[:, 4] * _release_dt(-ps[:, 5], np.exp(ps[:, 6]), lookback_s)
+        return np.concatenate([r, wprior * (y_rel[:, None] - wall_offset_m),
+                               wwind * ps[:, 7:9]], axis=1)
 
     def resid(p: np.ndarray) -> np.ndarray:
         return resid_many(p[None, :])[0]
@@ -384,6 +393,7 @@ def fit_drop_linear(
     wall_offset_m: float,
     wall_sigma_m: float,
     sigma_px: float,
+    lookback_s: float = 3.0,
 ) -> LinearDrop | None:
     """Fit ``P(t) = p0 + v0 t + g t^2 / 2`` to (n,) times and (n, 2) input pixels, linearly.
 
@@ -417,9 +427,16 @@ def fit_drop_linear(
     if not depth > 0:
         return None
     w = depth * sigma_px * np.sqrt(n) / wall_sigma_m
-    A = np.vstack([A, w * np.array([[0.0, 1.0, 0.0, 0.0, 0.0, 0.0]])])
     b = np.concatenate([b, [w * wall_offset_m]])
-    sol, *_ = np.linalg.lstsq(A, b, rcond=None)
+    prior = np.array([0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+    sol, *_ = np.linalg.lstsq(np.vstack([A, w * prior]), b, rcond=None)
+    # the object was let go near the wall: a throw picked up late may be well out from
+    # it by then. The prior is moved to the release (straight back along the velocity)
+    # and the fit solved again
+    t_rel = float(np.clip(sol[5] / G, -lookback_s, 0.0))
+    if t_rel < 0.0:
+        prior[4] = t_rel
+        sol, *_ = np.linalg.lstsq(np.vstack([A, w * prior]), b, rcond=None)
     p0, v0 = sol[:3], sol[3:]
     P = p0[None, :] + v0[None, :] * tau[:, None] + 0.5 * g[None, :] * tau[:, None] ** 2
     proj = cam.project(P)

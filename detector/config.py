@@ -800,8 +800,19 @@ class DetectorConfig(BaseModel):
         ge=0.0,
         le=5.0,
         description="3-D fit: a track that only the 3-D fit explains, first seen below the top "
-        "edge, was released at most this long before its first sighting (a fragment of a "
-        "fall picked up mid-picture is not a throw).",
+        "edge while the picture is cluttered (rain), was released at most this long before "
+        "its first sighting (a fragment of a fall picked up mid-picture is not a throw); "
+        "while clear, rescue_unseen_clear_s.",
+    )
+    rescue_unseen_clear_s: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=5.0,
+        description="3-D fit: as rescue_unseen_s while the picture is clear (the foreground "
+        "threshold not raised beyond retrace_max_clutter): a throw out towards the camera "
+        "from high up is often first detected a second or two after it left the window. "
+        "In rain, streaks near the lens fit throws released that long before, and "
+        "rescue_unseen_s holds.",
     )
     rescue_screen_unseen_s: float = Field(
         default=1.0,
@@ -809,9 +820,11 @@ class DetectorConfig(BaseModel):
         le=5.0,
         description="3-D fit: the closed-form drag-free fit that screens a track before the "
         "iterative one lets through a release up to this long before its first sighting "
-        "(below the top edge); the iterative fit then holds it to rescue_unseen_s. For a "
-        "throw towards the camera the drag-free fit's release time is off by tenths of a "
-        "second (a flowerpot thrown out: 0.56 s where the iterative fit found 0.25).",
+        "(below the top edge) in clutter, and rescue_unseen_clear_s - rescue_unseen_s "
+        "longer while the picture is clear; the iterative fit then holds it to "
+        "rescue_unseen_s (rescue_unseen_clear_s). For a throw towards the camera the "
+        "drag-free fit's release time is off by a tenth of a second or more (a flowerpot "
+        "thrown out: 0.2-0.3 s where the iterative fit and the truth have 0.13).",
     )
     max_fit_rms_px: float = Field(
         default=2.0,
@@ -852,7 +865,8 @@ class DetectorConfig(BaseModel):
         le=20.0,
         description="Looking back is not done while clutter (rain) has raised the foreground "
         "threshold beyond this multiple: rain drops near the lens also come out of a faint "
-        "distance, speeding up, and there every frame offers some faint blob on the way back.",
+        "distance, speeding up, and there every frame offers some faint blob on the way back. "
+        "Beyond it the 3-D fit also holds a track to rescue_unseen_s.",
     )
     retrace_min_speed_ms: float = Field(
         default=3.0,

@@ -404,6 +404,14 @@ class Detector:
                         f"as a curve) {why}: a drop near the lens")
         return None
 
+    def _verdict(self, track: Track, cfg: DetectorConfig | None = None) -> Verdict:
+        """:func:`judge` with this detector's geometry and rescue budget, told whether the
+        picture is cluttered now (rain: the foreground threshold raised beyond
+        ``retrace_max_clutter``)."""
+        cluttered = self.background.thresh_scale > self.cfg.retrace_max_clutter
+        return judge(track, self.geom, self.cfg if cfg is None else cfg, self.rescues,
+                     cluttered)
+
     def _judge(self, tracks: list[Track]) -> list[Event]:
         out: list[Event] = []
         # a classifier (or a training run collecting its candidates) looks at what passes
@@ -418,7 +426,7 @@ class Detector:
                 self._reject(tr, f"continues a track followed for {self.cfg.max_track_s} s: a "
                              "slow drifter")
                 continue
-            v = judge(tr, self.geom, self.cfg, self.rescues)
+            v = self._verdict(tr)
             # ``piece``: this track as the tracker ended it; ``chain``: what a later piece
             # may join if this one is refused (with ``rejoin_chain``, the pieces so far)
             piece = chain = tr
@@ -426,21 +434,21 @@ class Detector:
                 # two things linked: the later one may be a fall of its own, whose start
                 # the earlier one hid (a pot falling off a sill past the towel on it)
                 later = _window(tr, v.split, len(tr))
-                sv = judge(later, self.geom, self.cfg, self.rescues)
+                sv = self._verdict(later)
                 if not sv.accepted and sv.late:
-                    sv = judge(later, self.geom, self._late_cfg, self.rescues)
+                    sv = self._verdict(later, self._late_cfg)
                 if sv.accepted:
                     tr, v = later, sv
             if not v.accepted:
                 head = self._before_gap(tr)
                 if head is not None:
-                    hv = judge(head, self.geom, self.cfg, self.rescues)
+                    hv = self._verdict(head)
                     if hv.accepted:
                         tr, v = head, hv
             if not v.accepted:
                 joined = self._rejoin(tr)
                 if joined is not None:
-                    jv = judge(joined, self.geom, self.cfg, self.rescues)
+                    jv = self._verdict(joined)
                     if jv.accepted:
                         tr, v = joined, jv
                     elif self.cfg.rejoin_chain:
@@ -449,7 +457,7 @@ class Detector:
             faint = 0  # leading points found by looking back
             if not v.accepted and v.late and before is not None and before.t[-1] < tr.t[0]:
                 longer = _concat(before, tr, tr.id)
-                lv = judge(longer, self.geom, self._late_cfg, self.rescues)
+                lv = self._verdict(longer, self._late_cfg)
                 log.debug("track %d: %d points found before it, %s", tr.id, len(before),
                           "accepted" if lv.accepted else lv.reason)
                 if lv.accepted and self._seen_before(before):
@@ -786,7 +794,7 @@ class Detector:
                     continue
                 tried.add((a, b))
                 window = _window(tr, a, b)
-                v = judge(window, self.geom, cfg, self.rescues)
+                v = self._verdict(window, cfg)
                 if v.accepted:
                     return window, v, f"{a}:{b} of {n}"
         return None

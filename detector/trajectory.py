@@ -322,10 +322,13 @@ class RescueBudget:
 
 
 def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
-          budget: RescueBudget | None = None) -> Verdict:
+          budget: RescueBudget | None = None, cluttered: bool = False) -> Verdict:
     """Decide whether ``track`` (work px) is a falling object; find its release point.
 
-    ``budget`` rations the iterative 3-D rescue fits (None: no limit)."""
+    ``budget`` rations the iterative 3-D rescue fits (None: no limit); ``cluttered``: the
+    picture is full of movers (rain), where the 3-D fit holds a track first seen below the
+    top edge to a release shortly before it (``rescue_unseen_s``, not
+    ``rescue_unseen_clear_s``)."""
     n = len(track)
     none = np.zeros(n, bool)
     if n < cfg.min_points:
@@ -402,7 +405,8 @@ def judge(track: Track, geom: Geometry, cfg: DetectorConfig,
     def geometric_failure(reason: str, **kw: object) -> Verdict:
         # the wall-plane mapping misreads an object thrown out towards the camera (it
         # "falls" upward, sideways, or faster than gravity): the 3-D fit has the last word
-        rescued = _rescue_3d(track, geom, cfg, inl, t, t0, n, rms, tol, fall_px, g_px, budget)
+        rescued = _rescue_3d(track, geom, cfg, inl, t, t0, n, rms, tol, fall_px, g_px, budget,
+                             cluttered)
         if rescued is not None:
             return rescued
         return Verdict(False, 0.0, reason, **kw)  # type: ignore[arg-type]
@@ -748,7 +752,7 @@ def _steady_fall(t: np.ndarray, down: np.ndarray, accel: float, hi_a: float, siz
 
 
 def _fit_tolerance(track: Track, geom: Geometry, cfg: DetectorConfig, t: np.ndarray,
-                   g_px: float) -> float:
+                   g_px: float, sway: bool = True) -> float:
     """The largest RMS error (input px) of a 3-D fit that explains ``track``: the pixel
     tolerance, a quarter of the blob's size, and a sway allowance.
 
@@ -759,11 +763,11 @@ def _fit_tolerance(track: Track, geom: Geometry, cfg: DetectorConfig, t: np.ndar
     size_px = float(np.mean(np.sqrt(np.maximum(track.area, 1.0)))) * geom.scale
     ppm = g_px / G * geom.scale
     ramp = float(np.clip((t[-1] - 1.0) / 2.0, 0.0, 1.0))
-    return cfg.max_fit_rms_px + 0.25 * size_px + ramp * cfg.max_sway_m * ppm
+    return cfg.max_fit_rms_px + 0.25 * size_px + sway * ramp * cfg.max_sway_m * ppm
 
 
 def _fit_3d(t: np.ndarray, uv: np.ndarray, geom: Geometry, cfg: DetectorConfig,
-            sig_px: float) -> Fall3D | None:
+            sig_px: float, lookback_s: float | None = None) -> Fall3D | None:
     """The ballistic 3-D fit of a track's times and input pixels (see
     :func:`detector.ballistic.fit_fall`), released near the wall (``wall_offset_m``).
 
@@ -773,8 +777,10 @@ def _fit_3d(t: np.ndarray, uv: np.ndarray, geom: Geometry, cfg: DetectorConfig,
     pixels hardly tell how far out from the wall a fall is, so the prior decides.
     """
     assert geom.pose is not None and geom.calibration is not None
+    if lookback_s is None:
+        lookback_s = cfg.release_lookback_s
     fit = fit_fall(t, uv, geom.pose, sigma_px=sig_px, wall_offset_m=cfg.wall_offset_m,
-                   wall_sigma_m=cfg.wall_sigma_m, lookback_s=cfg.release_lookback_s)
+                   wall_sigma_m=cfg.wall_sigma_m, lookback_s=lookback_s)
     cal = geom.calibration
     if fit is None or not cal.balconies:
         return fit
@@ -783,7 +789,7 @@ def _fit_3d(t: np.ndarray, uv: np.ndarray, geom: Geometry, cfg: DetectorConfig,
     if depth is None:
         return fit
     at_rail = fit_fall(t, uv, geom.pose, sigma_px=sig_px, wall_offset_m=-depth,
-                       wall_sigma_m=cfg.balcony_sigma_m, lookback_s=cfg.release_lookback_s)
+                       wall_sigma_m=cfg.balcony_sigma_m, lookback_s=lookback_s)
     return fit if at_rail is None else at_rail
 
 
@@ -812,10 +818,24 @@ def _release_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarr
 
 
 
+# a body first seen at this share of its terminal speed or more may have been falling for
+# any time before: its release time cannot be traced back
+_TERMINAL_SHARE = 0.9
+
+
+def _traceable_s(fit: Fall3D, seen_s: float) -> float:
+    """How far back before its first sighting a 3-D fit's release may be believed, for a
+    body followed for ``seen_s``: not further back than it was followed (a short streak
+    fits some throw released long before), and not at all once it was already falling at
+    its terminal speed."""
+    return 0.0 if fit.speed_start >= _TERMINAL_SHARE * fit.vt else seen_s
+
+
 def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarray,
                t: np.ndarray, t0: float, n: int, rms: float, tol: float,
                fall_px: float, g_px: float,
-               budget: RescueBudget | None = None) -> Verdict | None:
+               budget: RescueBudget | None = None,
+               cluttered: bool = False) -> Verdict | None:
     """An accepted verdict from the ballistic 3-D fit alone, for a track that the
     wall-plane tests misread, or None.
 
@@ -826,7 +846,14 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
     and is fast at its end. Rain near the lens and gliding birds fail the release from
     rest; leaves fail the terminal speed; birds flying along the wall fail
     ``max_throw_speed_ms``, and birds or leaves fitted as bodies flung upward fail
-    ``max_throw_up_ms``.
+    ``max_throw_up_ms``. A track first seen below the top edge may have been released
+    unseen (too far or too faint to detect) for up to ``rescue_unseen_clear_s``: a
+    throw out towards the camera from high up is often picked up a second or two after
+    it left the window. Beyond ``rescue_unseen_s`` only for as long as the track was
+    followed, not for a body already at its terminal speed (see :func:`_traceable_s`),
+    and only where the fit explains the track without the sway allowance that a bag or a
+    cloth gets; in clutter (``cluttered``) not at all: rain streaks near the lens fit
+    some throw released long before.
     """
     # nine unknowns (start, velocity, terminal speed, wind): a handful of points (rain
     # crossing in a third of a second) fits some throw or other
@@ -859,7 +886,11 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
     # released in view: only an object entering at the top edge may have been falling for
     # long unseen; a piece of a fall picked up mid-picture (a fragment) may not
     top = float(track.y[0]) <= cfg.entry_margin_hps * geom.height
-    if lin.release_dt < -(cfg.release_lookback_s if top else cfg.rescue_screen_unseen_s):
+    unseen = cfg.rescue_unseen_s if cluttered else max(cfg.rescue_unseen_s,
+                                                       cfg.rescue_unseen_clear_s)
+    # the screen is looser than the iterative fit by as much as in clutter
+    screen = cfg.rescue_screen_unseen_s + unseen - cfg.rescue_unseen_s
+    if lin.release_dt < -(cfg.release_lookback_s if top else screen):
         return None
     if budget is not None and not budget.take():
         log.debug("3-D rescue skipped: the budget of %.1f fits/s is spent", budget.rate)
@@ -869,12 +900,16 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
         keep = keep[np.round(np.linspace(0, keep.size - 1, 48)).astype(np.intp)]
     uv = np.stack([geom.to_input(track.x[keep]), geom.to_input(track.y[keep])], axis=1)
     sig_px = cfg.measurement_sigma * geom.scale
-    fit = _fit_3d(t[keep], uv, geom, cfg, sig_px)
+    fit = _fit_3d(t[keep], uv, geom, cfg, sig_px,
+                  cfg.release_lookback_s if top else max(cfg.release_lookback_s, unseen))
     if fit is None or fit.rms_px > tol_px:
         return None
     if fit.lookback_exceeded or fit.inliers.mean() < 1.0 - cfg.max_outlier_frac:
         return None
-    if not top and float(t[keep][0] - t[0]) + fit.release_dt < -cfg.rescue_unseen_s:
+    unseen_s = -(float(t[keep][0] - t[0]) + fit.release_dt)
+    if not top and unseen_s > cfg.rescue_unseen_s and (
+            unseen_s > min(unseen, _traceable_s(fit, float(t[-1])))
+            or fit.rms_px > _fit_tolerance(track, geom, cfg, t, g_px, sway=False)):
         return None
     if not -cfg.max_wall_distance_m <= float(fit.release[1]) <= 1.0:
         return None

@@ -51,6 +51,35 @@ def test_fall_fit_finds_the_release_floor(y0: float, v0: tuple[float, ...], tol:
     assert fit.speed_end > fit.speed_start + 5.0
 
 
+def test_a_throw_out_first_seen_late_is_traced_back_to_the_wall() -> None:
+    """Thrown out towards the camera at 2.5 m/s from the 20th floor and first detected
+    1.3 s later, 3 m out from the wall. The prior that keeps a fit near the facade holds
+    the release there, not the first sighting: both fits find when and where it left the
+    window (with the prior on the first sighting, the iterative fit placed the release
+    six storeys too high, 9 m behind the wall and beyond its look-back)."""
+    cam = CAMERAS[0]
+    pose = camera_from_homography(cam.wall_to_image_homography(), cam.width, cam.height)
+    assert pose is not None
+    fh = 3.0
+    p0 = np.array([14.0, -0.3, 19 * fh + 1.3])
+    t = np.arange(0, 3.0, 0.04)
+    P, _ = integrate_fall(p0, np.array([0.6, -2.5, 0.3]), 35.0, t)
+    uv = cam.project(P)[0] + np.random.default_rng(2).normal(0, 0.4, (t.size, 2))
+    k = 33  # first detected 1.32 s after the release
+    assert P[k, 1] < -2.5
+    fit = fit_fall(t[k:], uv[k:], pose, sigma_px=0.7, wall_offset_m=-0.6, wall_sigma_m=1.0,
+                   lookback_s=2.0)
+    assert fit is not None and not fit.lookback_exceeded
+    assert fit.release_dt == pytest.approx(-t[k] + 0.03, abs=0.25)  # its apex: 0.03 s
+    assert -1.5 < fit.release[1] < 0.5
+    assert int(fit.release[2] // fh) + 1 == 20
+    early = slice(k, k + 25)
+    lin = fit_drop_linear(t[early], uv[early], pose, wall_offset_m=-0.6, wall_sigma_m=1.0,
+                          sigma_px=0.5)
+    assert lin is not None
+    assert lin.release_dt == pytest.approx(-t[k] + 0.03, abs=0.3)
+
+
 def test_constant_velocity_glide_is_not_a_good_fall() -> None:
     cam = CAMERAS[0]
     pose = camera_from_homography(cam.wall_to_image_homography(), cam.width, cam.height)

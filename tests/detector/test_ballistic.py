@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detector.ballistic import camera_from_homography, fit_drop_linear, fit_fall
+from detector.ballistic import CameraPose, camera_from_homography, fit_drop_linear, fit_fall
 from pipelines.synth.camera_model import PinholeCamera
 from pipelines.synth.physics import integrate_fall
 
@@ -14,6 +14,13 @@ CAMERAS = [
     PinholeCamera((30.0, -11.0, 4.0), 9.0, 62.0, 1.5, 90.0, 1280, 720),
     PinholeCamera((5.0, -28.0, 0.8), -11.0, 35.0, -1.0, 58.0, 3840, 2160),
 ]
+
+
+def _pose(cam: PinholeCamera) -> CameraPose:
+    """The camera pose recovered from ``cam``'s wall homography."""
+    pose = camera_from_homography(cam.wall_to_image_homography(), cam.width, cam.height)
+    assert pose is not None
+    return pose
 
 
 @pytest.mark.parametrize("cam", CAMERAS)
@@ -35,8 +42,7 @@ def test_fall_fit_finds_the_release_floor(y0: float, v0: tuple[float, ...], tol:
     """A drop from a window is placed on its storey; a throw outwards from a balcony,
     whose distance from the wall the prior only guesses, within one storey."""
     cam = CAMERAS[0]
-    pose = camera_from_homography(cam.wall_to_image_homography(), cam.width, cam.height)
-    assert pose is not None
+    pose = _pose(cam)
     fh = 3.0
     p0 = np.array([14.0, y0, 12 * fh + 1.3])  # released on the 13th floor
     t = np.arange(0, 2.4, 0.04)
@@ -58,8 +64,7 @@ def test_a_throw_out_first_seen_late_is_traced_back_to_the_wall() -> None:
     window (with the prior on the first sighting, the iterative fit placed the release
     six storeys too high, 9 m behind the wall and beyond its look-back)."""
     cam = CAMERAS[0]
-    pose = camera_from_homography(cam.wall_to_image_homography(), cam.width, cam.height)
-    assert pose is not None
+    pose = _pose(cam)
     fh = 3.0
     p0 = np.array([14.0, -0.3, 19 * fh + 1.3])
     t = np.arange(0, 3.0, 0.04)
@@ -82,8 +87,7 @@ def test_a_throw_out_first_seen_late_is_traced_back_to_the_wall() -> None:
 
 def test_constant_velocity_glide_is_not_a_good_fall() -> None:
     cam = CAMERAS[0]
-    pose = camera_from_homography(cam.wall_to_image_homography(), cam.width, cam.height)
-    assert pose is not None
+    pose = _pose(cam)
     t = np.arange(0, 2.0, 0.04)
     P = np.array([5.0, -3.0, 40.0]) + t[:, None] * np.array([4.0, 0.5, -3.0])
     uv = cam.project(P)[0]
@@ -97,8 +101,7 @@ def test_the_closed_form_drop_fit_places_the_start_and_the_release(v0: tuple[flo
     """Drag-free over the first second: a drop from the wall and a throw out towards the
     camera (which the wall plane misreads) both come back at their place and time."""
     cam = CAMERAS[0]
-    pose = camera_from_homography(cam.wall_to_image_homography(), cam.width, cam.height)
-    assert pose is not None
+    pose = _pose(cam)
     p0 = np.array([14.0, -0.5, 37.3])
     t = np.arange(0, 1.0, 0.04)
     P, _ = integrate_fall(p0, np.array(v0), 40.0, t)
@@ -117,8 +120,7 @@ def test_the_closed_form_fit_puts_a_constant_velocity_glider_far_from_any_wall()
     """A straight, steady path is no drop near the facade: gravity's curvature would show,
     so the fit either misses the pixels or moves the start far out."""
     cam = CAMERAS[0]
-    pose = camera_from_homography(cam.wall_to_image_homography(), cam.width, cam.height)
-    assert pose is not None
+    pose = _pose(cam)
     t = np.arange(0, 1.0, 0.04)
     P = np.array([5.0, -3.0, 30.0]) + t[:, None] * np.array([4.0, 0.5, -3.0])
     uv = cam.project(P)[0]
@@ -132,8 +134,7 @@ def test_a_light_object_drifting_with_the_wind_is_fitted_and_placed_on_its_store
     drifts metres sideways and towards the camera over its fall. Without a wind in the
     model the fit explained it with a throw upwards from too high."""
     cam = CAMERAS[0]
-    pose = camera_from_homography(cam.wall_to_image_homography(), cam.width, cam.height)
-    assert pose is not None
+    pose = _pose(cam)
     fh = 3.0
     p0 = np.array([14.0, -0.4, 19 * fh + 1.3])
     t = np.arange(0, 5.0, 0.04)

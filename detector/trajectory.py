@@ -886,10 +886,11 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
     # released in view: only an object entering at the top edge may have been falling for
     # long unseen; a piece of a fall picked up mid-picture (a fragment) may not
     top = float(track.y[0]) <= cfg.entry_margin_hps * geom.height
-    unseen = cfg.rescue_unseen_s if cluttered else max(cfg.rescue_unseen_s,
-                                                       cfg.rescue_unseen_clear_s)
+    # the longest a release below the top edge may lie before the first sighting
+    max_unseen = cfg.rescue_unseen_s if cluttered else max(cfg.rescue_unseen_s,
+                                                           cfg.rescue_unseen_clear_s)
     # the screen is looser than the iterative fit by as much as in clutter
-    screen = cfg.rescue_screen_unseen_s + unseen - cfg.rescue_unseen_s
+    screen = cfg.rescue_screen_unseen_s + max_unseen - cfg.rescue_unseen_s
     if lin.release_dt < -(cfg.release_lookback_s if top else screen):
         return None
     if budget is not None and not budget.take():
@@ -901,14 +902,14 @@ def _rescue_3d(track: Track, geom: Geometry, cfg: DetectorConfig, inl: np.ndarra
     uv = np.stack([geom.to_input(track.x[keep]), geom.to_input(track.y[keep])], axis=1)
     sig_px = cfg.measurement_sigma * geom.scale
     fit = _fit_3d(t[keep], uv, geom, cfg, sig_px,
-                  cfg.release_lookback_s if top else max(cfg.release_lookback_s, unseen))
+                  cfg.release_lookback_s if top else max(cfg.release_lookback_s, max_unseen))
     if fit is None or fit.rms_px > tol_px:
         return None
     if fit.lookback_exceeded or fit.inliers.mean() < 1.0 - cfg.max_outlier_frac:
         return None
     unseen_s = -(float(t[keep][0] - t[0]) + fit.release_dt)
     if not top and unseen_s > cfg.rescue_unseen_s and (
-            unseen_s > min(unseen, _traceable_s(fit, float(t[-1])))
+            unseen_s > min(max_unseen, _traceable_s(fit, float(t[-1])))
             or fit.rms_px > _fit_tolerance(track, geom, cfg, t, g_px, sway=False)):
         return None
     if not -cfg.max_wall_distance_m <= float(fit.release[1]) <= 1.0:
